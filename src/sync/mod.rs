@@ -1,0 +1,1 @@
+//! Task-local synchronization primitives (in progress).

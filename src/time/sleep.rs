@@ -1,0 +1,177 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use strand_executor::coop;
+use strand_reactor::time::{self as rtime, TimerKey};
+
+use super::Instant;
+
+/// Waits until `duration` has passed.
+///
+/// A zero duration completes at the first poll. `Duration::MAX` (or anything past ~30 years)
+/// is clamped to a far deadline instead of overflowing.
+///
+/// ```
+/// use std::time::Duration;
+/// strand::block_on(async {
+///     let start = strand::time::Instant::now();
+///     strand::time::sleep(Duration::from_millis(3)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(3));
+/// });
+/// ```
+///
+/// # Panics
+/// Polling the returned [`Sleep`] outside a strand runtime panics.
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::new(Instant::now().saturating_add(duration))
+}
+
+/// Waits until `deadline`. A deadline in the past completes at the first poll.
+///
+/// ```
+/// use std::time::Duration;
+/// use strand::time::{sleep_until, Instant};
+/// strand::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(2);
+///     sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// `Sleep` is `Send + Sync` and `Unpin`; it registers with the timer wheel of the runtime that
+/// first polls it. Dropping it cancels the timer. It never completes before its deadline.
+///
+/// Cancel safety: dropping a `Sleep` is always safe; nothing is lost.
+pub struct Sleep {
+    deadline: Instant,
+    key: Option<TimerKey>,
+    fired: bool,
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("fired", &self.fired)
+            .finish()
+    }
+}
+
+impl Sleep {
+    pub(crate) fn new(deadline: Instant) -> Sleep {
+        Sleep {
+            deadline,
+            key: None,
+            fired: false,
+        }
+    }
+
+    /// The instant at which this sleep completes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strand::time::{sleep_until, Instant};
+    /// let at = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(sleep_until(at).deadline(), at);
+    /// ```
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed (or the sleep already completed).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert!(strand::time::sleep(Duration::ZERO).is_elapsed());
+    /// assert!(!strand::time::sleep(Duration::from_secs(60)).is_elapsed());
+    /// ```
+    pub fn is_elapsed(&self) -> bool {
+        self.fired || self.deadline <= Instant::now()
+    }
+
+    /// Moves the deadline, earlier or later, also after the sleep completed. The new deadline
+    /// is armed at the next poll; a deadline in the past completes at that poll.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strand::time::{sleep, Instant};
+    /// strand::block_on(async {
+    ///     let mut s = Box::pin(sleep(Duration::from_secs(60)));
+    ///     s.as_mut().reset(Instant::now() + Duration::from_millis(1));
+    ///     s.await;
+    /// });
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        if let Some(key) = this.key.take() {
+            rtime::cancel(key);
+        }
+        this.deadline = deadline;
+        this.fired = false;
+    }
+
+    /// Polls without spending the cooperative budget (used by `Timeout`, whose inner future
+    /// already spent it).
+    pub(crate) fn poll_unconstrained(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.fired {
+            return Poll::Ready(());
+        }
+        match self.key {
+            None => {
+                if self.deadline <= Instant::now() {
+                    self.fired = true;
+                    return Poll::Ready(());
+                }
+                match rtime::register(self.deadline.into_std(), cx.waker()) {
+                    Some(key) => {
+                        self.key = Some(key);
+                        Poll::Pending
+                    }
+                    None => panic!(
+                        "a strand `Sleep` was polled outside of a strand runtime: timers need \
+                         the reactor of `#[strand::main]`, `#[strand::test]` or \
+                         `Runtime::block_on`"
+                    ),
+                }
+            }
+            Some(key) => match rtime::poll_timer(key, cx) {
+                Poll::Ready(()) => {
+                    self.key = None;
+                    self.fired = true;
+                    Poll::Ready(())
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let coop = ready!(coop::poll_proceed(cx));
+        let res = this.poll_unconstrained(cx);
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            rtime::cancel(key);
+        }
+    }
+}
