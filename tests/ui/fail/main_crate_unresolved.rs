@@ -1,0 +1,2 @@
+#[strand::main(crate = "no_such_crate")]
+async fn main() {}

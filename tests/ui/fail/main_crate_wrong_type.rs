@@ -1,0 +1,2 @@
+#[strand::main(crate = 5)]
+async fn main() {}

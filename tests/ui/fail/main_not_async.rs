@@ -1,0 +1,4 @@
+#[strand::main]
+fn main() {
+    println!("not async");
+}

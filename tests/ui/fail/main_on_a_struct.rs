@@ -1,0 +1,4 @@
+#[strand::main]
+struct Server;
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[strand::main(crate = "strand", crate = "strand")]
+async fn main() {}

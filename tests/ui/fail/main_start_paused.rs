@@ -1,0 +1,2 @@
+#[strand::main(start_paused = true)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[strand::main(flavor = "multi_thread", threads = 4)]
+async fn main() {}

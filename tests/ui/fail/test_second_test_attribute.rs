@@ -1,0 +1,5 @@
+#[strand::test]
+#[test]
+async fn twice() {}
+
+fn main() {}
