@@ -192,7 +192,7 @@ fn fallback(function: &ItemFn, kind: Kind) -> TokenStream {
         TokenTree::Group(Group::new(Delimiter::Parenthesis, TokenStream::new())),
     ]);
     let original = function.original_without_attrs();
-    let block = template("#[allow(dead_code)] $original", &|name| match name {
+    let block = template("#[allow(unused)] $original", &|name| match name {
         "original" => original.clone(),
         _ => unreachable!("unknown template variable ${name}"),
     });
