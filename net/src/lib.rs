@@ -1,1 +1,66 @@
-//! placeholder
+//! # strand-net: TCP, UDP and Unix-domain sockets for the strand runtime
+//!
+//! The socket types users reach as `strand::net::*`: [`TcpListener`], [`TcpStream`],
+//! [`TcpSocket`], [`UdpSocket`], [`UnixListener`], [`UnixStream`], [`UnixDatagram`], the split
+//! halves in [`tcp`] and [`unix`], and [`lookup_host`]. Each wraps a mio socket registered with
+//! the reactor of the runtime it was created in (a `strand_reactor::Registration`), and must be
+//! used on that runtime's thread (the types are `!Send`).
+//!
+//! ## Contract
+//! - **Non-blocking and close-on-exec.** Every socket strand creates or accepts is both;
+//!   `from_std` switches a std socket to non-blocking mode itself.
+//! - **Readiness.** The reactor caches readiness per direction. An operation that returns
+//!   `WouldBlock` clears only the readiness it observed (a stale clear cannot wipe a newer
+//!   event) and registers the task's waker; a short read or write does not clear it, so the
+//!   next call simply tries again. Spurious wakeups are absorbed: `WouldBlock` never reaches
+//!   user code from an `async` method (only from `try_*`).
+//! - **One reader and one writer.** A stream keeps a waker per direction: one task may read
+//!   while another writes (through `&TcpStream`, `split` or `into_split`). A listener is the
+//!   exception: any number of tasks may `accept` on it at once and each is woken.
+//! - **Budget.** Every `poll_*`/`async` operation spends one unit of the task's cooperative
+//!   budget (`strand_executor::coop`); when it is spent the operation returns `Pending` after
+//!   waking the task, so a socket that is always ready cannot starve other tasks or the reactor.
+//! - **Cancel safety.** `accept`, `read` (`poll_read`), `write` (`poll_write`), `recv`,
+//!   `recv_from`, `send`, `send_to`, `peek`, `readable` and `writable` are cancel-safe: a
+//!   future dropped before completion consumed or sent nothing. Composite helpers from
+//!   `strand::io` (`read_exact`, `write_all`, `read_to_end`) are not: cancelling them loses
+//!   how much was already transferred.
+//! - **Accept errors.** Per-connection errors (`ECONNABORTED`, `ECONNRESET`, `EPROTO`) are
+//!   skipped. `EMFILE`/`ENFILE`/`ENOBUFS`/`ENOMEM` are returned as `io::Error`; the listener
+//!   stays usable, its readiness is kept (the queued connections are accepted as soon as
+//!   descriptors free up, with no new client needed), and the next `accept` waits a 20 ms
+//!   backoff on a reactor timer first, so a loop that retries at once does not spin.
+//! - **No `SIGPIPE`.** Stream writes use `send`/`sendmsg` with `MSG_NOSIGNAL` (never
+//!   `write`/`writev`), so writing to a reset peer returns an error (`BrokenPipe` or
+//!   `ConnectionReset`) whatever the process's `SIGPIPE` disposition. (On Apple platforms the
+//!   sockets get `SO_NOSIGPIPE` instead.)
+//! - **Shutdown.** `shutdown` is idempotent and maps the OS's `ENOTCONN` (the peer reset the
+//!   connection) to `Ok`. `AsyncWrite::poll_close` shuts down the write side; so does dropping
+//!   an [`tcp::OwnedWriteHalf`].
+//! - **Drop.** A socket deregisters from the reactor before its descriptor is closed, so a new
+//!   socket that reuses the number never sees the old one's events.
+//! - **Names.** [`lookup_host`] and every `impl ToSocketAddrs` argument resolve IP literals in
+//!   place and host names on the runtime's blocking pool, never on the runtime thread.
+//!
+//! Creating a socket outside a runtime fails with an `io::Error` (there is no reactor to
+//! register with).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod accept;
+mod addr;
+mod evented;
+mod split;
+mod sys;
+mod udp;
+mod waiters;
+
+pub mod tcp;
+#[cfg(unix)]
+pub mod unix;
+
+pub use addr::{lookup_host, SocketAddrs, ToSocketAddrs};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

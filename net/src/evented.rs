@@ -1,0 +1,137 @@
+//! `Evented<E>`: a mio source plus its reactor [`Registration`], with the readiness discipline
+//! every socket type shares.
+//!
+//! - Every `poll_*` operation first spends one unit of the task's cooperative budget
+//!   ([`coop::poll_proceed`]); when the budget is spent it returns `Pending` after waking the
+//!   task, and the unit is refunded if the operation itself is `Pending`.
+//! - An operation that returns `WouldBlock` clears only the readiness it observed (the reactor's
+//!   tick-checked [`Registration::clear_readiness`]) and registers the waker; any other result,
+//!   including a short read, leaves readiness set, so the next call tries the syscall again.
+//! - `EINTR` is retried in place.
+//! - Drop deregisters the source from the reactor *before* the descriptor is closed, so a new
+//!   socket that reuses the descriptor number can never receive this one's events.
+
+use std::fmt;
+use std::io;
+use std::task::{ready, Context, Poll};
+
+use mio::event::Source;
+use mio::Interest;
+use strand_executor::coop;
+use strand_reactor::{Direction, ReadyEvent, Registration};
+
+use crate::sys;
+
+pub(crate) struct Evented<E: Source> {
+    /// `None` only after [`Evented::into_inner`] or inside `Drop`.
+    io: Option<E>,
+    registration: Registration,
+}
+
+impl<E: Source> Evented<E> {
+    /// Registers `io` for both directions on the current reactor.
+    pub(crate) fn new(io: E) -> io::Result<Self> {
+        Self::with_interest(io, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Registers `io` on the current reactor. On failure `io` is dropped (closed) here; nothing
+    /// stays registered.
+    pub(crate) fn with_interest(mut io: E, interest: Interest) -> io::Result<Self> {
+        let registration = Registration::new(&mut io, interest)?;
+        Ok(Evented {
+            io: Some(io),
+            registration,
+        })
+    }
+
+    pub(crate) fn get(&self) -> &E {
+        self.io
+            .as_ref()
+            .expect("strand-net: I/O source used after it was taken")
+    }
+
+    pub(crate) fn registration(&self) -> &Registration {
+        &self.registration
+    }
+
+    /// Waits until the reactor reports readiness in `dir` (spends one unit of budget).
+    pub(crate) fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        let ev = ready!(self.registration.poll_ready(cx, dir));
+        coop.made_progress();
+        Poll::Ready(ev)
+    }
+
+    /// Clears exactly the readiness `ev` observed.
+    pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
+        self.registration.clear_readiness(ev);
+    }
+
+    /// Runs `f` when the socket is ready in `dir`; on `WouldBlock` clears that readiness and
+    /// waits again. Spends one unit of budget.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut(&E) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        let io = self.get();
+        let res = ready!(self
+            .registration
+            .poll_io(cx, dir, || sys::retry_interrupted(|| f(io))));
+        coop.made_progress();
+        Poll::Ready(res)
+    }
+
+    /// Runs `f` if readiness in `dir` is cached; `WouldBlock` (also when not ready) clears the
+    /// readiness it saw. Does not wait and does not spend budget (there is no task to yield).
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        mut f: impl FnMut(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let io = self.get();
+        self.registration
+            .try_io(dir, || sys::retry_interrupted(|| f(io)))
+    }
+
+    /// Deregisters and hands back the source (still non-blocking).
+    pub(crate) fn into_inner(mut self) -> io::Result<E> {
+        let mut io = self.io.take().expect("strand-net: I/O source taken twice");
+        self.registration.deregister(&mut io)?;
+        Ok(io)
+    }
+
+    /// Like [`into_inner`](Self::into_inner) but keeps the source when deregistration fails
+    /// (the reactor is gone; there is nothing left to deregister from).
+    pub(crate) fn into_inner_lossy(mut self) -> E {
+        let mut io = self.io.take().expect("strand-net: I/O source taken twice");
+        let _ = self.registration.deregister(&mut io);
+        io
+    }
+}
+
+impl<E: Source> Drop for Evented<E> {
+    fn drop(&mut self) {
+        if let Some(mut io) = self.io.take() {
+            // Deregister before the descriptor closes (when `io` drops at the end of this
+            // block). An error here means the reactor is already gone, and with it the epoll
+            // instance, so there is nothing left to deregister from.
+            let _ = self.registration.deregister(&mut io);
+        }
+    }
+}
+
+impl<E: Source + fmt::Debug> fmt::Debug for Evented<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.io {
+            Some(io) => io.fmt(f),
+            None => f.write_str("<taken>"),
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Small OS-level helpers shared by the socket types: sends that never raise `SIGPIPE`, error
+//! classification for `accept`, and the `shutdown` error mapping.
+
+use std::io::{self, IoSlice};
+use std::os::fd::AsFd;
+
+use socket2::SockRef;
+
+/// Flags for every `send`/`sendmsg` on a stream socket.
+///
+/// Writing to a peer that has reset the connection makes the kernel raise `SIGPIPE` unless the
+/// write says `MSG_NOSIGNAL`. Rust binaries ignore `SIGPIPE` by default, but a library cannot
+/// rely on that (it may run inside a host process that installs the default handler, and plain
+/// `writev` has no flag at all), so strand never uses `write`/`writev` on sockets: every stream
+/// write is a `send`/`sendmsg` with `MSG_NOSIGNAL`. On Apple platforms, which have no
+/// `MSG_NOSIGNAL`, stream sockets get `SO_NOSIGPIPE` when strand takes them over instead
+/// (see [`prepare_stream`]).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "illumos",
+    target_os = "solaris",
+    target_os = "fuchsia",
+))]
+const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "dragonfly",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "illumos",
+    target_os = "solaris",
+    target_os = "fuchsia",
+)))]
+const SEND_FLAGS: libc::c_int = 0;
+
+/// The most buffers one `sendmsg` accepts (`IOV_MAX` is 1024 on Linux and the BSDs); longer
+/// lists are written partially, which `AsyncWrite::poll_write_vectored` allows.
+const MAX_IOVECS: usize = 1024;
+
+/// Per-socket setup for stream sockets strand takes over (accepted, connected or `from_std`).
+pub(crate) fn prepare_stream<S: AsFd>(_socket: &S) -> io::Result<()> {
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos"
+    ))]
+    SockRef::from(_socket).set_nosigpipe(true)?;
+    Ok(())
+}
+
+/// `send(2)` with `MSG_NOSIGNAL`.
+pub(crate) fn send<S: AsFd>(socket: &S, buf: &[u8]) -> io::Result<usize> {
+    SockRef::from(socket).send_with_flags(buf, SEND_FLAGS)
+}
+
+/// `sendmsg(2)` with `MSG_NOSIGNAL`; at most [`MAX_IOVECS`] buffers are passed.
+pub(crate) fn send_vectored<S: AsFd>(socket: &S, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let bufs = &bufs[..bufs.len().min(MAX_IOVECS)];
+    SockRef::from(socket).send_vectored_with_flags(bufs, SEND_FLAGS)
+}
+
+/// Runs `f` again while it fails with `EINTR`.
+pub(crate) fn retry_interrupted<R>(mut f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Errors from `accept` that concern only the one connection being accepted (the peer reset or
+/// aborted it while it was queued, or a protocol error on it). The listener is fine and the
+/// next queued connection may be good, so `accept` skips these and tries again.
+pub(crate) fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    ) || matches!(e.raw_os_error(), Some(code) if code == libc::EPROTO || code == libc::ECONNABORTED)
+}
+
+/// Errors from `accept` that mean the process or the system is out of a resource (descriptors,
+/// buffers, memory). The connection stays queued and the listener stays readable, so these are
+/// returned to the caller, readiness is kept, and the next `accept` waits a short backoff first.
+pub(crate) fn is_resource_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(code) if code == libc::EMFILE
+            || code == libc::ENFILE
+            || code == libc::ENOBUFS
+            || code == libc::ENOMEM
+    )
+}
+
+/// Maps the result of `shutdown(2)`: `ENOTCONN` (the peer reset the connection, or it was never
+/// connected) means there is nothing left to shut down, which is what the caller asked for.
+pub(crate) fn map_shutdown(res: io::Result<()>) -> io::Result<()> {
+    match res {
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => Ok(()),
+        other => other,
+    }
+}
+
+/// Whether `e` is the `EINPROGRESS` a non-blocking `connect` returns while the handshake runs.
+pub(crate) fn is_in_progress(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINPROGRESS)
+}
+
+/// Whether `e` says the socket is not connected yet.
+pub(crate) fn is_not_connected(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::NotConnected || e.raw_os_error() == Some(libc::ENOTCONN)
+}
