@@ -1,6 +1,6 @@
 //! The attribute's arguments: `#[strand::test(start_paused = true, crate = "path")]`.
 
-use proc_macro::{Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+use proc_macro::{Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 
 use crate::error::Error;
 use crate::Kind;
@@ -177,7 +177,7 @@ fn crate_path(value: &TokenTree) -> Result<TokenStream, Error> {
         TokenTree::Literal(lit) => lit,
         _ => return Err(wrong_type()),
     };
-    let text = string_literal_contents(lit).ok_or_else(wrong_type)?;
+    let text = string_literal_contents(&lit.to_string()).ok_or_else(wrong_type)?;
     let invalid = || {
         Error::new(
             lit.span(),
@@ -232,8 +232,7 @@ fn is_path_sep(tokens: &[TokenTree], i: usize) -> bool {
 
 /// The contents of a plain (`"..."`) or raw (`r"..."`, `r#"..."#`) string literal without
 /// escapes; `None` for anything else (numbers, byte strings, strings with escapes).
-fn string_literal_contents(lit: &Literal) -> Option<String> {
-    let repr = lit.to_string();
+fn string_literal_contents(repr: &str) -> Option<String> {
     let body = if let Some(raw) = repr.strip_prefix('r') {
         let hashes = raw.len() - raw.trim_start_matches('#').len();
         let raw = &raw[hashes..raw.len().checked_sub(hashes)?];
@@ -246,4 +245,46 @@ fn string_literal_contents(lit: &Literal) -> Option<String> {
         body
     };
     Some(body.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_literal_contents;
+
+    #[test]
+    fn plain_and_raw_strings_are_read() {
+        assert_eq!(
+            string_literal_contents(r#""strand""#).as_deref(),
+            Some("strand")
+        );
+        assert_eq!(
+            string_literal_contents(r#""::a::b""#).as_deref(),
+            Some("::a::b")
+        );
+        assert_eq!(
+            string_literal_contents(r#"r"strand""#).as_deref(),
+            Some("strand")
+        );
+        assert_eq!(
+            string_literal_contents(r##"r#"strand"#"##).as_deref(),
+            Some("strand")
+        );
+        assert_eq!(string_literal_contents(r#""""#).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn other_literals_are_refused() {
+        for repr in [
+            "5",
+            "true",
+            r#"b"strand""#,
+            r#"c"strand""#,
+            r#""a\nb""#,
+            "'s'",
+            r#""strand"suffix"#,
+            r#"br"x""#,
+        ] {
+            assert_eq!(string_literal_contents(repr), None, "{repr}");
+        }
+    }
 }
