@@ -1,0 +1,358 @@
+//! [`Registration`]: one I/O source's slot in the reactor, and the readiness API sockets are
+//! built on.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{ready, Context, Poll};
+
+use mio::event::Source;
+use mio::Interest;
+
+use crate::reactor::{current, gone, Inner, Reactor};
+use crate::ready::{Direction, Ready, ReadyEvent};
+
+/// A source registered with a reactor: its readiness cache and wakers. `!Send`.
+///
+/// # Contract for owners (strand-net)
+///
+/// - Register once, normally for `READABLE | WRITABLE` (both directions; the reactor is
+///   edge-triggered, so there is no re-registration per operation).
+/// - Call [`deregister`](Registration::deregister) with the source **before** its descriptor is
+///   closed (typically in the owner's `Drop`, then let the source drop). Dropping the
+///   `Registration` frees the slot; the generation in the token drops any event that still
+///   arrives for it.
+/// - After [`poll_ready`](Registration::poll_ready) said ready, operate until the OS returns
+///   `WouldBlock`, then [`clear_readiness`](Registration::clear_readiness) with the event you
+///   observed. [`poll_io`](Registration::poll_io) / [`try_io`](Registration::try_io) /
+///   [`async_io`](Registration::async_io) do exactly this.
+/// - The `poll_*` methods keep one waker per direction (the last one counts): one task per
+///   direction. When several tasks may wait on the same direction (several acceptors on one
+///   listener, `readable().await` from several tasks), use [`readiness`](Registration::readiness)
+///   or [`async_io`](Registration::async_io), which keep one waiter per future.
+/// - The coop budget is the caller's business; nothing here spends it.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::task::{Context, Poll, Waker};
+/// use strand_reactor::{Direction, Interest, Reactor, Registration};
+///
+/// let reactor = Reactor::new().unwrap();
+/// let _enter = reactor.enter();
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+/// let (server, _) = listener.accept().unwrap();
+/// server.set_nonblocking(true).unwrap();
+/// let mut server = mio::net::TcpStream::from_std(server);
+/// let reg = Registration::new(&mut server, Interest::READABLE | Interest::WRITABLE).unwrap();
+///
+/// client.write_all(b"hi").unwrap();
+/// let waker = Waker::from(std::sync::Arc::new(Noop));
+/// let mut cx = Context::from_waker(&waker);
+/// let mut buf = [0; 8];
+/// let n = loop {
+///     match reg.poll_io(&mut cx, Direction::Read, || (&server).read(&mut buf)) {
+///         Poll::Ready(res) => break res.unwrap(),
+///         Poll::Pending => { reactor.turn(None).unwrap(); }
+///     }
+/// };
+/// assert_eq!(&buf[..n], b"hi");
+/// reg.deregister(&mut server).unwrap();
+///
+/// struct Noop;
+/// impl std::task::Wake for Noop { fn wake(self: std::sync::Arc<Self>) {} }
+/// ```
+pub struct Registration {
+    inner: Weak<Inner>,
+    index: usize,
+    token: mio::Token,
+}
+
+impl Registration {
+    /// Registers `source` for `interest` on the current reactor.
+    ///
+    /// # Errors
+    /// The OS registration failed (nothing stays registered, no slot leaks), or the reactor
+    /// has shut down.
+    ///
+    /// # Panics
+    /// Outside a runtime (no reactor entered on this thread).
+    #[track_caller]
+    pub fn new(source: &mut impl Source, interest: Interest) -> io::Result<Registration> {
+        let Some(inner) = current() else {
+            panic!(
+                "no strand reactor is running: I/O resources must be created and used inside \
+                 #[strand::main], #[strand::test] or Runtime::block_on"
+            );
+        };
+        Self::register(&inner, source, interest)
+    }
+
+    /// Registers `source` on `reactor` (whether or not it is entered).
+    pub fn new_on(
+        reactor: &Reactor,
+        source: &mut impl Source,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        Self::register(reactor.inner(), source, interest)
+    }
+
+    fn register(
+        inner: &Rc<Inner>,
+        source: &mut impl Source,
+        interest: Interest,
+    ) -> io::Result<Registration> {
+        let (index, token) = inner.register(source, interest)?;
+        Ok(Registration {
+            inner: Rc::downgrade(inner),
+            index,
+            token,
+        })
+    }
+
+    fn live(&self) -> io::Result<Rc<Inner>> {
+        match self.inner.upgrade() {
+            Some(inner) if !inner.is_shutdown() => Ok(inner),
+            _ => Err(gone()),
+        }
+    }
+
+    /// `Ready(Ok(event))` if `dir` is ready (readable/writable, closed, or errored); otherwise
+    /// stores `cx`'s waker as the direction's waker (replacing the previous one: only the last
+    /// counts) and returns `Pending`. `Ready(Err(_))` once the reactor has shut down or is
+    /// gone.
+    pub fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<io::Result<ReadyEvent>> {
+        let inner = match self.live() {
+            Ok(inner) => inner,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let mut ios = inner.ios.borrow_mut();
+        let io = &mut ios[self.index];
+        if let Some(ev) = io.ready_event(dir) {
+            return Poll::Ready(Ok(ev));
+        }
+        let old = io.set_waker(dir, cx.waker());
+        drop(ios);
+        // The replaced waker is dropped only now, with no borrow held.
+        drop(old);
+        Poll::Pending
+    }
+
+    /// Clears the readiness `ev` observed, unless an event arrived in that direction since
+    /// (then the fresh readiness stays). Closed bits are never cleared.
+    pub fn clear_readiness(&self, ev: ReadyEvent) {
+        if let Some(inner) = self.inner.upgrade() {
+            inner.ios.borrow_mut()[self.index].clear(ev);
+        }
+    }
+
+    /// Polls readiness, runs `f`, and on `WouldBlock` clears the readiness it saw and polls
+    /// again (so it returns `Pending` with the waker stored once the source is drained). Any
+    /// other result of `f` is returned. Spurious readiness never surfaces as an error.
+    ///
+    /// If `f` returns `WouldBlock` while only a final closed bit is set (nothing clearable),
+    /// it returns `Pending` and waits for the next event instead of spinning.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let ev = ready!(self.poll_ready(cx, dir))?;
+            match f() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.clear(ev) {
+                        self.store_waker(cx, dir);
+                        return Poll::Pending;
+                    }
+                }
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
+    /// Clears `ev`; false if nothing could be cleared (stale, or only closed bits).
+    fn clear(&self, ev: ReadyEvent) -> bool {
+        match self.inner.upgrade() {
+            Some(inner) => inner.ios.borrow_mut()[self.index].clear(ev),
+            None => false,
+        }
+    }
+
+    fn store_waker(&self, cx: &mut Context<'_>, dir: Direction) {
+        if let Some(inner) = self.inner.upgrade() {
+            let old = inner.ios.borrow_mut()[self.index].set_waker(dir, cx.waker());
+            drop(old);
+        }
+    }
+
+    /// Runs `f` once if `dir` has cached readiness; otherwise returns `WouldBlock` without
+    /// calling it. A `WouldBlock` from `f` clears the readiness it saw.
+    pub fn try_io<R>(&self, dir: Direction, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
+        let inner = self.live()?;
+        let ev = inner.ios.borrow()[self.index].ready_event(dir);
+        drop(inner);
+        let Some(ev) = ev else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_readiness(ev);
+                Err(e)
+            }
+            res => res,
+        }
+    }
+
+    /// A future that resolves once `dir` is ready. Unlike
+    /// [`poll_ready`](Registration::poll_ready), every such future keeps its own waiter, so
+    /// any number of tasks may wait on the same direction; dropping it removes the waiter.
+    pub fn readiness(&self, dir: Direction) -> Readiness<'_> {
+        Readiness {
+            reg: self,
+            dir,
+            waiter: None,
+            after_tick: None,
+        }
+    }
+
+    /// Waits for readiness and runs `f` until it returns something other than `WouldBlock`
+    /// (clearing the observed readiness on each `WouldBlock`). Any number of tasks may run it
+    /// on the same direction at once. Cancel safe if `f` is: `f` only runs when the future is
+    /// polled, and a result of `f` is returned from that same poll.
+    pub async fn async_io<R>(
+        &self,
+        dir: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let mut after = None;
+        loop {
+            let mut fut = self.readiness(dir);
+            fut.after_tick = after;
+            let ev = fut.await?;
+            match f() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    after = if self.clear(ev) { None } else { Some(ev.tick) };
+                }
+                res => return res,
+            }
+        }
+    }
+
+    /// Deregisters `source` from the OS poller. Call it before the descriptor is closed. The
+    /// slot itself is freed when the `Registration` drops. Returns `Ok(())` when the reactor
+    /// is already gone (its poller closed, nothing is registered anymore).
+    pub fn deregister(&self, source: &mut impl Source) -> io::Result<()> {
+        match self.inner.upgrade() {
+            Some(inner) => inner.deregister(source),
+            None => Ok(()),
+        }
+    }
+
+    /// Cached readiness of `dir` (may be empty). No waker is stored.
+    pub fn ready(&self, dir: Direction) -> Ready {
+        match self.inner.upgrade() {
+            Some(inner) => inner.ios.borrow()[self.index].ready(dir),
+            None => Ready::EMPTY,
+        }
+    }
+
+    /// Whether the read side reported closed (end of stream). Final once true.
+    pub fn is_read_closed(&self) -> bool {
+        self.ready(Direction::Read).is_read_closed()
+    }
+
+    /// Whether the write side reported closed. Final once true.
+    pub fn is_write_closed(&self) -> bool {
+        self.ready(Direction::Write).is_write_closed()
+    }
+
+    /// The mio token this source is registered with (slot index and generation).
+    pub fn token(&self) -> mio::Token {
+        self.token
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            let io = inner.ios.borrow_mut().try_remove(self.index);
+            // Its wakers drop here, after the borrow.
+            drop(io);
+        }
+    }
+}
+
+impl fmt::Debug for Registration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registration")
+            .field("token", &self.token)
+            .field("read", &self.ready(Direction::Read))
+            .field("write", &self.ready(Direction::Write))
+            .finish()
+    }
+}
+
+/// Future returned by [`Registration::readiness`]: resolves to the [`ReadyEvent`] once the
+/// direction is ready. Each future has its own waiter slot, so many may wait at once.
+#[must_use = "futures do nothing unless polled"]
+pub struct Readiness<'a> {
+    reg: &'a Registration,
+    dir: Direction,
+    waiter: Option<usize>,
+    /// Ignore readiness still stamped with this tick (it was already tried).
+    after_tick: Option<u64>,
+}
+
+impl Future for Readiness<'_> {
+    type Output = io::Result<ReadyEvent>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let inner = match this.reg.live() {
+            Ok(inner) => inner,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let mut ios = inner.ios.borrow_mut();
+        let io = &mut ios[this.reg.index];
+        match io.ready_event(this.dir) {
+            Some(ev) if this.after_tick != Some(ev.tick) => {
+                let old = this
+                    .waiter
+                    .take()
+                    .and_then(|k| io.remove_waiter(this.dir, k));
+                drop(ios);
+                drop(old);
+                Poll::Ready(Ok(ev))
+            }
+            _ => {
+                let (key, old) = io.set_waiter(this.dir, this.waiter, cx.waker());
+                this.waiter = Some(key);
+                drop(ios);
+                drop(old);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Readiness<'_> {
+    fn drop(&mut self) {
+        if let (Some(key), Some(inner)) = (self.waiter, self.reg.inner.upgrade()) {
+            let old = inner.ios.borrow_mut()[self.reg.index].remove_waiter(self.dir, key);
+            drop(old);
+        }
+    }
+}
+
+impl fmt::Debug for Readiness<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Readiness")
+            .field("dir", &self.dir)
+            .field("waiting", &self.waiter.is_some())
+            .finish()
+    }
+}
