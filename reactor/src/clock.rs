@@ -56,6 +56,8 @@ pub fn saturating_add(instant: Instant, duration: Duration) -> Instant {
 /// assert!(clock.now() >= t0 + Duration::from_secs(3600));
 /// ```
 pub struct Clock {
+    /// Tick 0 of the reactor's timer wheel: the clock time when the reactor was created.
+    origin: Instant,
     /// Clock time at `anchor` (running) or the frozen time (paused).
     base: Cell<Instant>,
     /// Real time at which the clock read `base`; `None` while paused.
@@ -66,6 +68,7 @@ impl Clock {
     pub(crate) fn new() -> Clock {
         let now = Instant::now();
         Clock {
+            origin: now,
             base: Cell::new(now),
             anchor: Cell::new(Some(now)),
         }
@@ -79,10 +82,22 @@ impl Clock {
         }
     }
 
-    /// Freezes the clock at the current time. Pausing a paused clock does nothing.
+    pub(crate) fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// Freezes the clock. Pausing a paused clock does nothing.
+    ///
+    /// The frozen time is the current time rounded up to the next whole millisecond of the
+    /// timer wheel's grid (a jump forward of less than 1 ms), so that a deadline a whole number
+    /// of milliseconds after a paused `now` fires exactly when the paused clock reaches it.
     pub fn pause(&self) {
         if self.anchor.get().is_some() {
-            self.base.set(self.now());
+            let now = self.now();
+            let rem = now.saturating_duration_since(self.origin).subsec_nanos() % 1_000_000;
+            let snap = if rem == 0 { 0 } else { 1_000_000 - rem };
+            self.base
+                .set(saturating_add(now, Duration::from_nanos(u64::from(snap))));
             self.anchor.set(None);
         }
     }
@@ -149,6 +164,17 @@ mod tests {
         assert_eq!(c.now(), t0 + Duration::from_millis(10));
         c.advance(Duration::MAX);
         assert!(c.now() > t0 + Duration::from_secs(86_400 * 365));
+    }
+
+    #[test]
+    fn pause_snaps_to_the_millisecond_grid() {
+        let c = Clock::new();
+        std::thread::sleep(Duration::from_micros(300));
+        let before = c.now();
+        c.pause();
+        let frozen = c.now();
+        assert!(frozen >= before && frozen - before < Duration::from_millis(1));
+        assert_eq!((frozen - c.origin()).subsec_nanos() % 1_000_000, 0);
     }
 
     #[test]

@@ -32,10 +32,7 @@ pub(crate) fn current() -> Option<Rc<Inner>> {
 }
 
 pub(crate) fn gone() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::Other,
-        "strand reactor gone: the runtime has shut down",
-    )
+    io::Error::other("strand reactor gone: the runtime has shut down")
 }
 
 /// State shared by the [`Reactor`] and (weakly) by its registrations.
@@ -75,10 +72,7 @@ impl Inner {
             let index = ios.insert(ScheduledIo::new(generation));
             if index >= token::MAX_INDEX {
                 ios.remove(index);
-                return Err(io::Error::new(
-                    io::ErrorKind::Other,
-                    "strand reactor: too many registrations",
-                ));
+                return Err(io::Error::other("strand reactor: too many registrations"));
             }
             index
         };
@@ -168,7 +162,7 @@ impl Reactor {
         let poll = Poll::new()?;
         let waker = Arc::new(mio::Waker::new(poll.registry(), token::WAKER)?);
         let clock = Clock::new();
-        let origin = clock.now();
+        let origin = clock.origin();
         Ok(Reactor {
             inner: Rc::new(Inner {
                 id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
