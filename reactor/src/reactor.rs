@@ -31,6 +31,18 @@ pub(crate) fn current() -> Option<Rc<Inner>> {
     CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// Runs `f` on the current reactor without cloning its `Rc` (the hot path of timers). `f`
+/// must not enter or leave a reactor, and must not drop wakers: return them instead.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Inner>) -> R) -> R {
+    let mut f = Some(f);
+    let res = CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_deref()));
+    match res {
+        Ok(r) => r,
+        // Thread-local already destroyed (thread exit): no reactor.
+        Err(_) => (f.take().expect("not called"))(None),
+    }
+}
+
 pub(crate) fn gone() -> io::Error {
     io::Error::other("strand reactor gone: the runtime has shut down")
 }

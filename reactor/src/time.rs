@@ -4,9 +4,12 @@
 //! registered with a deadline and a waker and named by a [`TimerKey`], which is plain `Copy`
 //! data (`Send + Sync`), so the futures built on it can be `Send + Sync` too. Deadlines are
 //! in the reactor's [`Clock`](crate::Clock) (which may be paused) and are rounded up to the next
-//! millisecond, so a timer never fires before its deadline; a deadline at or before
-//! [`now`] fires at the next [`Reactor::turn`](crate::Reactor::turn). Huge deadlines are clamped,
-//! never overflow.
+//! millisecond, so a timer never fires before its deadline, and it fires in the first
+//! [`Reactor::turn`](crate::Reactor::turn) that sees the clock at or past that millisecond (a
+//! deadline already in the past fires at the next turn, which then does not block; one within
+//! the current millisecond waits for the millisecond to end). Huge deadlines are clamped, never
+//! overflow. Callers that want "a zero or past deadline completes at once" check
+//! `deadline <= now()` before registering (as `strand::time::Sleep` does).
 //!
 //! # Key lifecycle
 //!
@@ -52,10 +55,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use crate::clock::saturating_add;
-use crate::reactor::current;
+use crate::reactor::{current, with_current};
 use crate::wheel::{TimerId, TimerPoll, Wheel, MAX_TICK};
-
-const NANOS_PER_TICK: u128 = 1_000_000;
 
 /// The reactor's timer state: the wheel plus the instant its tick 0 stands for.
 pub(crate) struct Timers {
@@ -71,19 +72,25 @@ impl Timers {
         }
     }
 
-    /// The tick a deadline fires at: 0 (i.e. "already due") at or before `now`, else the
-    /// deadline rounded up to the next millisecond, clamped.
-    fn deadline_tick(&self, deadline: Instant, now: Instant) -> u64 {
-        if deadline <= now {
-            return 0;
-        }
-        let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
-        nanos.div_ceil(NANOS_PER_TICK).min(MAX_TICK as u128) as u64
+    /// The tick a deadline fires at: the deadline rounded up to the next millisecond since
+    /// the origin, clamped. A tick at or before the wheel's last processed tick lands in its
+    /// expired list and fires at the next turn.
+    fn deadline_tick(&self, deadline: Instant) -> u64 {
+        let d = deadline.saturating_duration_since(self.origin);
+        let ms = u64::from(d.subsec_nanos().div_ceil(1_000_000));
+        d.as_secs()
+            .saturating_mul(1_000)
+            .saturating_add(ms)
+            .min(MAX_TICK)
     }
 
     fn now_tick(&self, now: Instant) -> u64 {
-        let ms = now.saturating_duration_since(self.origin).as_millis();
-        ms.min(MAX_TICK as u128) as u64
+        let d = now.saturating_duration_since(self.origin);
+        let ms = u64::from(d.subsec_millis());
+        d.as_secs()
+            .saturating_mul(1_000)
+            .saturating_add(ms)
+            .min(MAX_TICK)
     }
 
     fn tick_instant(&self, tick: u64) -> Instant {
@@ -155,26 +162,28 @@ impl fmt::Debug for TimerKey {
 /// assert!(strand_reactor::time::now() >= before);
 /// ```
 pub fn now() -> Instant {
-    match current() {
+    with_current(|r| match r {
         Some(r) => r.clock.now(),
         None => Instant::now(),
-    }
+    })
 }
 
 /// Arms a timer for `deadline` (in the reactor clock) on the current reactor; `waker` is
 /// woken when it fires. Returns `None` outside a runtime.
 ///
-/// A deadline at or before [`now`] fires at the next turn; a far deadline is clamped.
+/// The deadline is rounded up to the next millisecond; a past deadline fires at the next
+/// turn; a far deadline is clamped.
 pub fn register(deadline: Instant, waker: &Waker) -> Option<TimerKey> {
-    let r = current()?;
-    let now = r.clock.now();
-    let mut timers = r.timers.borrow_mut();
-    let tick = timers.deadline_tick(deadline, now);
-    let id = timers.wheel.insert(tick, Some(waker.clone()), false);
-    Some(TimerKey {
-        reactor: r.id,
-        id,
-        deadline,
+    with_current(|r| {
+        let r = r?;
+        let mut timers = r.timers.borrow_mut();
+        let tick = timers.deadline_tick(deadline);
+        let id = timers.wheel.insert(tick, Some(waker.clone()), false);
+        Some(TimerKey {
+            reactor: r.id,
+            id,
+            deadline,
+        })
     })
 }
 
@@ -187,60 +196,58 @@ pub fn register(deadline: Instant, waker: &Waker) -> Option<TimerKey> {
 /// # Panics
 /// With no reactor current and the key's deadline not yet passed.
 pub fn poll_timer(key: TimerKey, cx: &mut Context<'_>) -> Poll<()> {
-    let Some(r) = current() else {
-        if Instant::now() >= key.deadline {
-            return Poll::Ready(());
+    let (res, old) = with_current(|r| {
+        let Some(r) = r else {
+            return (None, None);
+        };
+        if r.id != key.reactor {
+            if r.clock.now() >= key.deadline {
+                return (Some(Poll::Ready(())), None);
+            }
+            let mut timers = r.timers.borrow_mut();
+            let tick = timers.deadline_tick(key.deadline);
+            timers.wheel.insert(tick, Some(cx.waker().clone()), true);
+            return (Some(Poll::Pending), None);
         }
-        panic!(
+        match r.timers.borrow_mut().wheel.poll(key.id, cx.waker()) {
+            TimerPoll::Fired | TimerPoll::Stale => (Some(Poll::Ready(())), None),
+            TimerPoll::Pending(old) => (Some(Poll::Pending), old),
+        }
+    });
+    // A replaced waker is dropped here, outside every borrow.
+    drop(old);
+    match res {
+        Some(res) => res,
+        None if Instant::now() >= key.deadline => Poll::Ready(()),
+        None => panic!(
             "a strand timer was polled outside of a strand runtime: no strand reactor is \
              running; poll it inside #[strand::main], #[strand::test] or Runtime::block_on"
-        );
-    };
-    if r.id != key.reactor {
-        let now = r.clock.now();
-        if now >= key.deadline {
-            return Poll::Ready(());
-        }
-        let mut timers = r.timers.borrow_mut();
-        let tick = timers.deadline_tick(key.deadline, now);
-        timers.wheel.insert(tick, Some(cx.waker().clone()), true);
-        return Poll::Pending;
-    }
-    let res = r.timers.borrow_mut().wheel.poll(key.id, cx.waker());
-    match res {
-        TimerPoll::Fired | TimerPoll::Stale => Poll::Ready(()),
-        TimerPoll::Pending(old) => {
-            drop(old);
-            Poll::Pending
-        }
+        ),
     }
 }
 
 /// Moves a live timer to `deadline`, earlier or later; a timer that fired but was not yet
 /// consumed is armed again. Does nothing for a stale key or a key of another reactor.
 pub fn reset(key: TimerKey, deadline: Instant) {
-    let Some(r) = current() else { return };
-    if r.id != key.reactor {
-        return;
-    }
-    let now = r.clock.now();
-    let mut timers = r.timers.borrow_mut();
-    let tick = timers.deadline_tick(deadline, now);
-    timers.wheel.reset(key.id, tick);
+    with_current(|r| {
+        if let Some(r) = r.filter(|r| r.id == key.reactor) {
+            let mut timers = r.timers.borrow_mut();
+            let tick = timers.deadline_tick(deadline);
+            timers.wheel.reset(key.id, tick);
+        }
+    });
 }
 
 /// Cancels a timer and frees its slot. Does nothing if the key was already consumed, is
 /// stale, or belongs to another reactor.
 pub fn cancel(key: TimerKey) {
-    let Some(r) = current() else { return };
-    if r.id != key.reactor {
-        return;
-    }
-    let waker = r.timers.borrow_mut().wheel.cancel(key.id);
-    // Dropped here, after the borrow: a waker's Drop may re-enter the reactor.
+    let waker = with_current(|r| match r {
+        Some(r) if r.id == key.reactor => r.timers.borrow_mut().wheel.cancel(key.id),
+        _ => None,
+    });
+    // Dropped here, after every borrow: a waker's Drop may re-enter the reactor.
     drop(waker);
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,18 +264,15 @@ mod tests {
     fn deadlines_round_up_and_clamp() {
         let origin = Instant::now();
         let t = Timers::new(origin);
-        assert_eq!(t.deadline_tick(origin, origin), 0);
-        assert_eq!(t.deadline_tick(origin + Duration::from_nanos(1), origin), 1);
-        assert_eq!(
-            t.deadline_tick(origin + Duration::from_millis(64), origin),
-            64
-        );
-        assert_eq!(
-            t.deadline_tick(origin + Duration::from_micros(64_001), origin),
-            65
-        );
+        assert_eq!(t.deadline_tick(origin), 0);
+        assert_eq!(t.deadline_tick(origin - Duration::from_secs(1)), 0);
+        assert_eq!(t.deadline_tick(origin + Duration::from_nanos(1)), 1);
+        assert_eq!(t.deadline_tick(origin + Duration::from_millis(64)), 64);
+        assert_eq!(t.deadline_tick(origin + Duration::from_micros(64_001)), 65);
+        assert_eq!(t.deadline_tick(origin + Duration::from_secs(3)), 3_000);
         let far = saturating_add(origin, Duration::MAX);
-        assert!(t.deadline_tick(far, origin) <= MAX_TICK);
+        assert!(t.deadline_tick(far) <= MAX_TICK);
+        assert!(t.deadline_tick(far) > 86_400_000 * 365 * 29);
         assert_eq!(t.now_tick(origin + Duration::from_micros(63_999)), 63);
     }
 
