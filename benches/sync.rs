@@ -26,7 +26,9 @@ fn strand_rt() -> strand::Runtime {
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
 }
 
 fn ping_pong(c: &mut Criterion) {
@@ -167,7 +169,9 @@ fn mutex_uncontended(c: &mut Criterion) {
 
 fn mutex_contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync::mutex_contended");
-    g.throughput(criterion::Throughput::Elements((CONTENDERS * CONTENDED_ROUNDS) as u64));
+    g.throughput(criterion::Throughput::Elements(
+        (CONTENDERS * CONTENDED_ROUNDS) as u64,
+    ));
     let rt = strand_rt();
     g.bench_function("strand", |b| {
         b.iter(|| {
@@ -219,5 +223,11 @@ fn mutex_contended(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ping_pong, mpsc_throughput, mutex_uncontended, mutex_contended);
+criterion_group!(
+    benches,
+    ping_pong,
+    mpsc_throughput,
+    mutex_uncontended,
+    mutex_contended
+);
 criterion_main!(benches);
