@@ -143,7 +143,12 @@ pub struct TurnStats {
     pub woken: usize,
 }
 
-/// The reactor of one runtime: I/O readiness, timers and the clock. `!Send`.
+/// The reactor of one runtime: I/O readiness, timers and the clock. `!Send`:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<strand_reactor::Reactor>();
+/// ```
 ///
 /// ```
 /// use std::time::Duration;

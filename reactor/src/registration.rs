@@ -13,8 +13,14 @@ use mio::Interest;
 
 use crate::reactor::{current, gone, Inner, Reactor};
 use crate::ready::{Direction, Ready, ReadyEvent};
+use crate::scheduled_io::Clear;
 
-/// A source registered with a reactor: its readiness cache and wakers. `!Send`.
+/// A source registered with a reactor: its readiness cache and wakers. `!Send`:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<strand_reactor::Registration>();
+/// ```
 ///
 /// # Contract for owners (strand-net)
 ///
@@ -163,22 +169,25 @@ impl Registration {
         loop {
             let ev = ready!(self.poll_ready(cx, dir))?;
             match f() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !self.clear(ev) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.clear(ev) {
+                    // Cleared: poll again (Pending with the waker stored, unless new
+                    // readiness). Stale: a newer event is there, try again at once.
+                    Clear::Cleared | Clear::Stale => {}
+                    Clear::Nothing => {
                         self.store_waker(cx, dir);
                         return Poll::Pending;
                     }
-                }
+                },
                 res => return Poll::Ready(res),
             }
         }
     }
 
-    /// Clears `ev`; false if nothing could be cleared (stale, or only closed bits).
-    fn clear(&self, ev: ReadyEvent) -> bool {
+    fn clear(&self, ev: ReadyEvent) -> Clear {
         match self.inner.upgrade() {
             Some(inner) => inner.ios.borrow_mut()[self.index].clear(ev),
-            None => false,
+            // The next poll_ready reports the reactor gone.
+            None => Clear::Stale,
         }
     }
 
@@ -235,7 +244,12 @@ impl Registration {
             let ev = fut.await?;
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    after = if self.clear(ev) { None } else { Some(ev.tick) };
+                    after = match self.clear(ev) {
+                        Clear::Cleared | Clear::Stale => None,
+                        // Only final bits, and the OS still says WouldBlock: wait for a newer
+                        // event instead of spinning.
+                        Clear::Nothing => Some(ev.tick),
+                    };
                 }
                 res => return res,
             }
@@ -354,5 +368,67 @@ impl fmt::Debug for Readiness<'_> {
             .field("dir", &self.dir)
             .field("waiting", &self.waiter.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    fn deliver(reg: &Registration, read: Ready) {
+        let inner = reg.inner.upgrade().unwrap();
+        let mut wake = Vec::new();
+        inner.ios.borrow_mut()[reg.index].deliver(read, Ready::EMPTY, &mut wake);
+    }
+
+    #[test]
+    fn would_block_with_only_closed_bits_parks_instead_of_spinning() {
+        let reactor = Reactor::new().unwrap();
+        let mut sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let reg = Registration::new_on(&reactor, &mut sock, Interest::READABLE).unwrap();
+        deliver(&reg, Ready::READ_CLOSED);
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut calls = 0;
+        for _ in 0..3 {
+            let res: Poll<io::Result<()>> = reg.poll_io(&mut cx, Direction::Read, || {
+                calls += 1;
+                Err(io::ErrorKind::WouldBlock.into())
+            });
+            assert!(res.is_pending());
+        }
+        assert_eq!(calls, 3, "one attempt per poll, no spinning");
+        assert!(reg.is_read_closed());
+        reg.deregister(&mut sock).unwrap();
+    }
+
+    #[test]
+    fn poll_io_retries_when_a_newer_event_arrived_during_the_operation() {
+        let reactor = Reactor::new().unwrap();
+        let mut sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let reg = Registration::new_on(&reactor, &mut sock, Interest::READABLE).unwrap();
+        deliver(&reg, Ready::READABLE);
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut calls = 0;
+        let res = reg.poll_io(&mut cx, Direction::Read, || {
+            calls += 1;
+            if calls == 1 {
+                // An event lands between the attempt and the clear.
+                deliver(&reg, Ready::READABLE);
+                Err(io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(calls)
+            }
+        });
+        assert!(matches!(res, Poll::Ready(Ok(2))));
+        reg.deregister(&mut sock).unwrap();
     }
 }

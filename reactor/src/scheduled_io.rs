@@ -43,6 +43,17 @@ impl DirState {
     }
 }
 
+/// Outcome of [`ScheduledIo::clear`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Clear {
+    /// The observed bits were cleared.
+    Cleared,
+    /// A newer event arrived since: nothing cleared, the fresh readiness stays.
+    Stale,
+    /// Current, but only final (closed) bits were observed: nothing to clear.
+    Nothing,
+}
+
 pub(crate) struct ScheduledIo {
     pub(crate) generation: u32,
     dirs: [DirState; 2],
@@ -109,17 +120,18 @@ impl ScheduledIo {
         self.dirs[dir.index()].ready
     }
 
-    /// Clears what `ev` observed unless a newer event arrived in that direction. Returns
-    /// whether anything was cleared.
-    pub(crate) fn clear(&mut self, ev: ReadyEvent) -> bool {
+    /// Clears what `ev` observed unless a newer event arrived in that direction.
+    pub(crate) fn clear(&mut self, ev: ReadyEvent) -> Clear {
         let d = &mut self.dirs[ev.dir.index()];
         if d.tick != ev.tick {
-            return false;
+            return Clear::Stale;
         }
         let bits = ev.ready & CLEARABLE;
-        let before = d.ready;
+        if bits.is_empty() {
+            return Clear::Nothing;
+        }
         d.ready = d.ready - bits;
-        before != d.ready
+        Clear::Cleared
     }
 
     /// Makes `waker` the direction's `poll_ready` waker; returns the replaced one.
@@ -192,10 +204,14 @@ mod tests {
         io.deliver(Ready::READABLE, Ready::EMPTY, &mut wake);
         let seen = io.ready_event(Direction::Read).unwrap();
         io.deliver(Ready::READABLE, Ready::EMPTY, &mut wake);
-        assert!(!io.clear(seen), "a stale clear must not wipe the new event");
+        assert_eq!(
+            io.clear(seen),
+            Clear::Stale,
+            "a stale clear must not wipe the new event"
+        );
         assert!(io.ready_event(Direction::Read).is_some());
         let fresh = io.ready_event(Direction::Read).unwrap();
-        assert!(io.clear(fresh));
+        assert_eq!(io.clear(fresh), Clear::Cleared);
         assert!(io.ready_event(Direction::Read).is_none());
     }
 
@@ -208,7 +224,7 @@ mod tests {
         for _ in 0..1000 {
             io.deliver(Ready::EMPTY, Ready::WRITABLE, &mut wake);
         }
-        assert!(io.clear(seen));
+        assert_eq!(io.clear(seen), Clear::Cleared);
         assert!(io.ready_event(Direction::Read).is_none());
         assert!(io.ready_event(Direction::Write).is_some());
     }
@@ -223,9 +239,10 @@ mod tests {
             &mut wake,
         );
         let r = io.ready_event(Direction::Read).unwrap();
-        assert!(io.clear(r));
+        assert_eq!(io.clear(r), Clear::Cleared);
         assert_eq!(io.ready(Direction::Read), Ready::READ_CLOSED);
-        assert!(io.ready_event(Direction::Read).is_some());
+        let closed = io.ready_event(Direction::Read).unwrap();
+        assert_eq!(io.clear(closed), Clear::Nothing);
         // The write side still sees its error.
         assert!(io.ready(Direction::Write).is_error());
     }

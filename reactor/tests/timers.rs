@@ -383,3 +383,26 @@ fn timers_and_slots_stay_flat_over_many_register_cancel() {
     assert_eq!(reactor.timers(), 0);
     assert_eq!(reactor.timer_slots(), 0);
 }
+
+#[test]
+fn keys_and_unparkers_are_plain_thread_safe_data() {
+    fn assert_copy_send_sync<T: Copy + Send + Sync + 'static>() {}
+    fn assert_clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+    assert_copy_send_sync::<TimerKey>();
+    assert_clone_send_sync::<strand_reactor::Unparker>();
+    // A key crosses threads and is recognised (or ignored) by value.
+    let reactor = Reactor::new().unwrap();
+    let _e = reactor.enter();
+    let key = time::register(time::now() + YEAR, &counter().1).unwrap();
+    let moved = std::thread::spawn(move || {
+        assert!(!key.is_current());
+        time::cancel(key); // no reactor on that thread: no-op
+        key
+    })
+    .join()
+    .unwrap();
+    assert_eq!(moved, key);
+    assert_eq!(reactor.timers(), 1);
+    time::cancel(moved);
+    assert_eq!(reactor.timers(), 0);
+}
