@@ -12,7 +12,9 @@
 //!   socket that reuses the descriptor number can never receive this one's events.
 
 use std::fmt;
+use std::future::{poll_fn, Future};
 use std::io;
+use std::pin::pin;
 use std::task::{ready, Context, Poll};
 
 use mio::event::Source;
@@ -64,6 +66,41 @@ impl<E: Source> Evented<E> {
         let ev = ready!(self.registration.poll_ready(cx, dir));
         coop.made_progress();
         Poll::Ready(ev)
+    }
+
+    /// Waits until the reactor reports readiness in `dir`, as a future with its own waiter:
+    /// any number of tasks may wait on the same direction at once. Spends one unit of budget.
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<ReadyEvent> {
+        let mut readiness = pin!(self.registration.readiness(dir));
+        poll_fn(|cx| {
+            let coop = ready!(coop::poll_proceed(cx));
+            let ev = ready!(readiness.as_mut().poll(cx));
+            coop.made_progress();
+            Poll::Ready(ev)
+        })
+        .await
+    }
+
+    /// Runs `f` whenever `dir` is ready until it returns something other than `WouldBlock`
+    /// (clearing the observed readiness each time), as a future with its own waiter: any number
+    /// of tasks may run it on the same direction at once. Spends one unit of budget. Cancel
+    /// safe: `f` runs only inside a poll, and its result is returned from that same poll.
+    pub(crate) async fn async_io<R>(
+        &self,
+        dir: Direction,
+        mut f: impl FnMut(&E) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let io = self.get();
+        let mut op = pin!(self
+            .registration
+            .async_io(dir, || sys::retry_interrupted(|| f(io))));
+        poll_fn(|cx| {
+            let coop = ready!(coop::poll_proceed(cx));
+            let res = ready!(op.as_mut().poll(cx));
+            coop.made_progress();
+            Poll::Ready(res)
+        })
+        .await
     }
 
     /// Clears exactly the readiness `ev` observed.

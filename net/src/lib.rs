@@ -14,9 +14,12 @@
 //!   event) and registers the task's waker; a short read or write does not clear it, so the
 //!   next call simply tries again. Spurious wakeups are absorbed: `WouldBlock` never reaches
 //!   user code from an `async` method (only from `try_*`).
-//! - **One reader and one writer.** A stream keeps a waker per direction: one task may read
-//!   while another writes (through `&TcpStream`, `split` or `into_split`). A listener is the
-//!   exception: any number of tasks may `accept` on it at once and each is woken.
+//! - **Who may wait.** A stream's `AsyncRead`/`AsyncWrite` and every `poll_*` function keep one
+//!   waker per direction: one task may read while another writes (through `&TcpStream`,
+//!   `split` or `into_split`). The `async` methods that take `&self` (`accept`, `readable`,
+//!   `writable`, `peek`, and `send`/`recv`/`send_to`/`recv_from`/`peek_from` on datagram
+//!   sockets) keep one waiter per future, so any number of tasks may wait on them at once and
+//!   each is woken.
 //! - **Budget.** Every `poll_*`/`async` operation spends one unit of the task's cooperative
 //!   budget (`strand_executor::coop`); when it is spent the operation returns `Pending` after
 //!   waking the task, so a socket that is always ready cannot starve other tasks or the reactor.
@@ -42,13 +45,18 @@
 //! - **Names.** [`lookup_host`] and every `impl ToSocketAddrs` argument resolve IP literals in
 //!   place and host names on the runtime's blocking pool, never on the runtime thread.
 //!
-//! Creating a socket outside a runtime fails with an `io::Error` (there is no reactor to
-//! register with).
+//! Creating a socket outside a runtime panics (there is no reactor to register with), as in
+//! tokio. Using one after its runtime shut down returns an error.
+//!
+//! ## Optional features
+//! - `tokio-io`: `tokio::io::AsyncRead`/`AsyncWrite` on the stream types and halves.
+//! - `hyper`: `hyper::rt::Read`/`Write` on the stream types and halves.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod accept;
 mod addr;
+mod compat;
 mod evented;
 mod split;
 mod sys;

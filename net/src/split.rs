@@ -274,25 +274,25 @@ macro_rules! split_halves {
         }
 
         impl<'a> ReadHalf<'a> {
-            fn stream(&self) -> &'a $stream {
+            pub(crate) fn stream(&self) -> &'a $stream {
                 self.0
             }
         }
 
         impl<'a> WriteHalf<'a> {
-            fn stream(&self) -> &'a $stream {
+            pub(crate) fn stream(&self) -> &'a $stream {
                 self.0
             }
         }
 
         impl OwnedReadHalf {
-            fn stream(&self) -> &$stream {
+            pub(crate) fn stream(&self) -> &$stream {
                 &self.inner
             }
         }
 
         impl OwnedWriteHalf {
-            fn stream(&self) -> &$stream {
+            pub(crate) fn stream(&self) -> &$stream {
                 &self.inner
             }
         }

@@ -1,7 +1,6 @@
 //! [`UdpSocket`].
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, RawFd};
@@ -15,8 +14,9 @@ use crate::evented::Evented;
 
 /// A UDP socket.
 ///
-/// Every method takes `&self`: one task may receive while another sends (share the socket with
-/// an `Rc`). Datagram semantics are the kernel's:
+/// Every method takes `&self`, and the `async` methods may be used from any number of tasks at
+/// once (share the socket with an `Rc`): each waiting future keeps its own waiter. The `poll_*`
+/// methods keep one waker per direction instead (the last task to poll is woken). Datagram semantics are the kernel's:
 /// - each `recv`/`recv_from` returns exactly one datagram; if the buffer is smaller than the
 ///   datagram, the excess bytes are **discarded** (the call returns the buffer's length) and
 ///   the next call returns the next datagram;
@@ -94,7 +94,7 @@ impl UdpSocket {
     ///
     /// Cancel safety: cancel-safe (cancelled before completion, nothing was sent).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+        self.io.async_io(Direction::Write, |io| io.send(buf)).await
     }
 
     /// Polls a [`send`](Self::send).
@@ -111,7 +111,7 @@ impl UdpSocket {
     ///
     /// Cancel safety: cancel-safe (cancelled before completion, no datagram was consumed).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+        self.io.async_io(Direction::Read, |io| io.recv(buf)).await
     }
 
     /// Polls a [`recv`](Self::recv).
@@ -133,7 +133,9 @@ impl UdpSocket {
             .await?
             .next()
             .ok_or_else(addr::no_addresses)?;
-        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+        self.io
+            .async_io(Direction::Write, |io| io.send_to(buf, target))
+            .await
     }
 
     /// Polls a [`send_to`](Self::send_to) to a resolved address.
@@ -157,7 +159,9 @@ impl UdpSocket {
     ///
     /// Cancel safety: cancel-safe.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        self.io
+            .async_io(Direction::Read, |io| io.recv_from(buf))
+            .await
     }
 
     /// Polls a [`recv_from`](Self::recv_from).
@@ -179,7 +183,9 @@ impl UdpSocket {
     ///
     /// Cancel safety: cancel-safe.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_peek_from(cx, buf)).await
+        self.io
+            .async_io(Direction::Read, |io| io.peek_from(buf))
+            .await
     }
 
     /// Polls a [`peek_from`](Self::peek_from).
@@ -200,21 +206,21 @@ impl UdpSocket {
     ///
     /// Cancel safety: cancel-safe.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.io.poll_io(cx, Direction::Read, |io| io.peek(buf))).await
+        self.io.async_io(Direction::Read, |io| io.peek(buf)).await
     }
 
     /// Waits until a datagram (or an error) is ready to receive.
     ///
     /// Cancel safety: cancel-safe.
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_recv_ready(cx)).await
+        self.io.ready(Direction::Read).await.map(|_| ())
     }
 
     /// Waits until the socket can send.
     ///
     /// Cancel safety: cancel-safe.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_send_ready(cx)).await
+        self.io.ready(Direction::Write).await.map(|_| ())
     }
 
     /// Polls for read readiness.

@@ -219,19 +219,24 @@ impl TcpStream {
     /// The readiness stays set until an operation returns `WouldBlock`, so a following
     /// [`try_read`](Self::try_read) may still return `WouldBlock` after a spurious wakeup: loop.
     ///
+    /// Any number of tasks may wait at once (each future keeps its own waiter).
+    ///
     /// Cancel safety: cancel-safe.
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_read_ready(cx)).await
+        self.io.ready(Direction::Read).await.map(|_| ())
     }
 
     /// Waits until the stream is writable.
     ///
+    /// Any number of tasks may wait at once (each future keeps its own waiter).
+    ///
     /// Cancel safety: cancel-safe.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_write_ready(cx)).await
+        self.io.ready(Direction::Write).await.map(|_| ())
     }
 
-    /// Polls for read readiness; see [`readable`](Self::readable).
+    /// Polls for read readiness; see [`readable`](Self::readable). Unlike `readable`, the
+    /// `poll_*` functions keep one waker per direction: the last task to poll is woken.
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(cx, Direction::Read).map_ok(|_| ())
     }
@@ -297,7 +302,7 @@ impl TcpStream {
     /// });
     /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_peek(cx, buf)).await
+        self.io.async_io(Direction::Read, |io| io.peek(buf)).await
     }
 
     /// Polls a [`peek`](Self::peek).

@@ -1,5 +1,4 @@
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, RawFd};
@@ -14,7 +13,8 @@ use crate::sys;
 
 /// A Unix-domain datagram socket.
 ///
-/// Every method takes `&self`. Datagrams are delivered whole and in order; a buffer smaller
+/// Every method takes `&self`; the `async` methods may be used from any number of tasks at
+/// once (the `poll_*` methods keep one waker per direction). Datagrams are delivered whole and in order; a buffer smaller
 /// than the datagram truncates it (the excess is discarded) and the next receive returns the
 /// next datagram. Empty datagrams are real datagrams.
 ///
@@ -79,7 +79,7 @@ impl UnixDatagram {
     ///
     /// Cancel safety: cancel-safe (cancelled before completion, nothing was sent).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_send(cx, buf)).await
+        self.io.async_io(Direction::Write, |io| io.send(buf)).await
     }
 
     /// Polls a [`send`](Self::send).
@@ -96,7 +96,7 @@ impl UnixDatagram {
     ///
     /// Cancel safety: cancel-safe (cancelled before completion, nothing was consumed).
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_recv(cx, buf)).await
+        self.io.async_io(Direction::Read, |io| io.recv(buf)).await
     }
 
     /// Polls a [`recv`](Self::recv).
@@ -114,11 +114,9 @@ impl UnixDatagram {
     /// Cancel safety: cancel-safe.
     pub async fn send_to<P: AsRef<Path>>(&self, buf: &[u8], target: P) -> io::Result<usize> {
         let target = target.as_ref();
-        poll_fn(|cx| {
-            self.io
-                .poll_io(cx, Direction::Write, |io| io.send_to(buf, target))
-        })
-        .await
+        self.io
+            .async_io(Direction::Write, |io| io.send_to(buf, target))
+            .await
     }
 
     /// Sends to `target` without waiting.
@@ -132,7 +130,9 @@ impl UnixDatagram {
     ///
     /// Cancel safety: cancel-safe.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        poll_fn(|cx| self.poll_recv_from(cx, buf)).await
+        self.io
+            .async_io(Direction::Read, |io| io.recv_from(buf))
+            .await
     }
 
     /// Polls a [`recv_from`](Self::recv_from).
@@ -153,14 +153,14 @@ impl UnixDatagram {
     ///
     /// Cancel safety: cancel-safe.
     pub async fn readable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_recv_ready(cx)).await
+        self.io.ready(Direction::Read).await.map(|_| ())
     }
 
     /// Waits until the socket can send.
     ///
     /// Cancel safety: cancel-safe.
     pub async fn writable(&self) -> io::Result<()> {
-        poll_fn(|cx| self.poll_send_ready(cx)).await
+        self.io.ready(Direction::Write).await.map(|_| ())
     }
 
     /// Polls for read readiness.
