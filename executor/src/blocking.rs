@@ -1,0 +1,287 @@
+//! The blocking pool: a bounded set of threads fed by a producer–consumer queue.
+//!
+//! One pool per executor. `spawn_blocking` pushes a job onto a `Mutex<VecDeque>` and, under the
+//! same lock, decides whether a sleeping worker will take it (`queue.len() <= idle`: each idle
+//! worker re-checks the queue before it may exit, and every push notifies the condvar) or a new
+//! thread is needed (up to `max_blocking_threads`). Counting idle workers under the queue's
+//! lock is what rules out the lost-spawn race (a job queued while the idle count says a worker
+//! is free, but that worker just took another job). A worker that waited `thread_keep_alive`
+//! without work exits.
+//!
+//! A job's result (or `Err(panic)` if the closure panicked) completes its task, which wakes the
+//! awaiting task through its thread-safe waker. `abort` has no effect on blocking jobs.
+//!
+//! Shutdown cancels the jobs still queued (their handles resolve `Err(cancelled)`), tells idle
+//! workers to exit, and does not wait for running jobs; `shutdown_blocking(Some(t))` waits up
+//! to `t` for the workers to be gone.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::id::Id;
+use crate::join_handle::JoinHandle;
+use crate::raw::{self, BlockingRunnable};
+
+/// The closure of a blocking job as a one-poll future.
+pub(crate) struct BlockingTask<F>(Option<F>);
+
+impl<F> Unpin for BlockingTask<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingTask<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let f = self.0.take().expect("blocking job polled twice");
+        Poll::Ready(f())
+    }
+}
+
+struct Job {
+    runnable: BlockingRunnable,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+struct PoolState {
+    queue: VecDeque<Job>,
+    threads: usize,
+    idle: usize,
+    shutdown: bool,
+    spawned_threads: usize,
+}
+
+pub(crate) struct Pool {
+    state: Mutex<PoolState>,
+    /// Workers wait here for jobs.
+    work: Condvar,
+    /// `shutdown_blocking` waits here for workers to exit.
+    exited: Condvar,
+    /// Queued + running jobs (readable without the lock by the runtime loop).
+    in_flight: AtomicUsize,
+    max_threads: usize,
+    keep_alive: Duration,
+}
+
+thread_local! {
+    /// Set on pool threads, so `spawn_blocking` works from inside a blocking job.
+    static WORKER_OF: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
+}
+
+/// Pool counters for the metrics.
+pub(crate) struct PoolStats {
+    pub(crate) threads: usize,
+    pub(crate) idle: usize,
+    pub(crate) queued: usize,
+    pub(crate) in_flight: usize,
+}
+
+impl Pool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> Pool {
+        Pool {
+            state: Mutex::new(PoolState {
+                queue: VecDeque::new(),
+                threads: 0,
+                idle: 0,
+                shutdown: false,
+                spawned_threads: 0,
+            }),
+            work: Condvar::new(),
+            exited: Condvar::new(),
+            in_flight: AtomicUsize::new(0),
+            max_threads: max_threads.max(1),
+            keep_alive,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // No user code runs under this lock, but do not turn a poisoned lock into more panics.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The pool of the blocking thread we are on, if any.
+    pub(crate) fn current_worker_pool() -> Option<Arc<Pool>> {
+        WORKER_OF
+            .try_with(|w| w.borrow().clone())
+            .ok()
+            .flatten()
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        let st = self.lock();
+        PoolStats {
+            threads: st.threads,
+            idle: st.idle,
+            queued: st.queue.len(),
+            in_flight: self.in_flight(),
+        }
+    }
+
+    #[track_caller]
+    pub(crate) fn spawn<F, R>(self: &Arc<Self>, f: F, name: Option<&str>) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let id = Id::next();
+        #[cfg(not(feature = "tracing"))]
+        let _ = name;
+        #[cfg(feature = "tracing")]
+        let span = {
+            let loc = std::panic::Location::caller();
+            tracing::trace_span!(
+                target: "tokio::task",
+                "runtime.spawn",
+                kind = "blocking",
+                task.name = name.unwrap_or(""),
+                task.id = id.as_u64(),
+                loc.file = loc.file(),
+                loc.line = loc.line(),
+                loc.col = loc.column(),
+            )
+        };
+        let (runnable, join) = raw::new_blocking(BlockingTask(Some(f)), id);
+        let job = Job {
+            runnable,
+            #[cfg(feature = "tracing")]
+            span,
+        };
+        let spawn_thread = {
+            let mut st = self.lock();
+            if st.shutdown {
+                drop(st);
+                drop(job); // cancels it: the handle resolves to Err(cancelled)
+                return JoinHandle::new(join);
+            }
+            st.queue.push_back(job);
+            self.in_flight.fetch_add(1, Ordering::AcqRel);
+            if st.idle > 0 {
+                self.work.notify_one();
+            }
+            if st.queue.len() > st.idle && st.threads < self.max_threads {
+                st.threads += 1;
+                st.spawned_threads += 1;
+                Some(st.spawned_threads)
+            } else {
+                None
+            }
+        };
+        if let Some(n) = spawn_thread {
+            let pool = Arc::clone(self);
+            let spawned = thread::Builder::new()
+                .name(format!("strand-blocking-{n}"))
+                .spawn(move || pool.worker());
+            if let Err(err) = spawned {
+                let mut st = self.lock();
+                st.threads -= 1;
+                if st.threads == 0 {
+                    // Nobody will ever run the queued jobs: cancel them rather than hang.
+                    let stranded: Vec<Job> = st.queue.drain(..).collect();
+                    drop(st);
+                    self.in_flight.fetch_sub(stranded.len(), Ordering::AcqRel);
+                    drop(stranded);
+                    panic!("strand: failed to spawn a blocking pool thread: {err}");
+                }
+            }
+        }
+        JoinHandle::new(join)
+    }
+
+    fn worker(self: Arc<Self>) {
+        let _ = WORKER_OF.try_with(|w| *w.borrow_mut() = Some(Arc::clone(&self)));
+        let mut st = self.lock();
+        loop {
+            if let Some(job) = st.queue.pop_front() {
+                drop(st);
+                run_job(job);
+                // After the job completed (and woke its awaiter): the runtime reads this to
+                // decide the clock may auto-advance, so it must not drop early.
+                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                st = self.lock();
+                continue;
+            }
+            if st.shutdown {
+                break;
+            }
+            st.idle += 1;
+            let deadline = Instant::now() + self.keep_alive;
+            let mut timed_out = false;
+            loop {
+                let now = Instant::now();
+                if now >= deadline {
+                    timed_out = true;
+                    break;
+                }
+                st = self
+                    .work
+                    .wait_timeout(st, deadline - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+                if !st.queue.is_empty() || st.shutdown {
+                    break;
+                }
+            }
+            st.idle -= 1;
+            if timed_out && st.queue.is_empty() {
+                break;
+            }
+        }
+        st.threads -= 1;
+        drop(st);
+        self.exited.notify_all();
+        let _ = WORKER_OF.try_with(|w| w.borrow_mut().take());
+    }
+
+    /// Cancels queued jobs and lets idle workers exit; running jobs finish detached.
+    pub(crate) fn shutdown(&self) {
+        let queued: Vec<Job> = {
+            let mut st = self.lock();
+            st.shutdown = true;
+            st.queue.drain(..).collect()
+        };
+        self.work.notify_all();
+        let n = queued.len();
+        drop(queued); // each unstarted job resolves Err(cancelled)
+        self.in_flight.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Waits up to `timeout` for every worker to exit (after [`Pool::shutdown`]).
+    /// Returns true when they all did.
+    pub(crate) fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut st = self.lock();
+        while st.threads > 0 {
+            let wait = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return false,
+                },
+                None => Duration::from_secs(3600),
+            };
+            st = self
+                .exited
+                .wait_timeout(st, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
+    }
+}
+
+fn run_job(job: Job) {
+    #[cfg(feature = "tracing")]
+    let _enter = job.span.enter();
+    #[cfg(feature = "tracing")]
+    tracing::trace!(target: "strand::task", task.id = job.runnable.id().as_u64(), "poll");
+    job.runnable.run();
+}

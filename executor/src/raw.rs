@@ -1,0 +1,934 @@
+//! Raw tasks: one allocation per task, and the typed handles onto it.
+//!
+//! # Layout
+//!
+//! A task is one heap block, `#[repr(C)] TaskCell<F> { header: Header, stage: Stage<F> }`:
+//! the [`Header`] (atomic state word with the refcount, vtable pointer, task id, back-pointer
+//! to the executor's `Shared`, registry key, awaiter waker slot) followed by the stage, which
+//! holds the future while it runs and is then replaced, in place, by its output
+//! (`Result<F::Output, JoinError>`, a panic payload being an `Err`), and finally by `Consumed`
+//! once the output was taken or dropped. The allocation never moves, so the future is pinned.
+//!
+//! # Handles (who holds what)
+//!
+//! | handle | counts as | may touch the stage | threads |
+//! |---|---|---|---|
+//! | [`TaskRef`] (a run-queue entry) | 1 ref | only through [`TaskRef::run`], which needs the owning executor's `&Local` | queued from anywhere, run on the executor thread |
+//! | [`OwnedTask`] (the registry entry) | 1 ref, released by completion | only through [`OwnedTask::shutdown`] (`&Local` again) | executor thread |
+//! | waker | 1 ref | never | any |
+//! | [`JoinRef`] (inside `JoinHandle`) | the `HANDLE` bit | reads/drops the output once `COMPLETE` | any if `T: Send` |
+//! | [`AbortRef`] (inside `AbortHandle`) | 1 ref | never | any |
+//! | [`RemoteSpawn`] (a `Send` future crossing to the executor) | queue ref + registry ref | drops the future when refused (the future is `Send`) | any |
+//! | [`BlockingRunnable`] (a `spawn_blocking` job) | 1 ref | runs the closure (it is `Send`) | any |
+//!
+//! # State bits and transitions
+//!
+//! The bits are listed in [`crate::state`]. The transitions (each one atomic):
+//!
+//! - **spawn**: `SCHEDULED | HANDLE`, refs = queue entry + registry (remote spawns the same;
+//!   blocking jobs: queue entry only; a spawn into a closed executor is born
+//!   `COMPLETE | HANDLE` holding `Err(cancelled)`).
+//! - **run** (executor thread, consumes a queue entry): `SCHEDULED -> RUNNING`; if `COMPLETE`
+//!   the entry is stale and its ref is released; if `CLOSED` the future is dropped instead of
+//!   polled (**cancel**).
+//! - **wake** (any thread): idle -> `SCHEDULED` + a ref for the queue entry, which is pushed
+//!   to the local queue (on the executor thread while it is entered) or the remote queue
+//!   (plus one `unpark`); `RUNNING` -> `RUNNING | SCHEDULED` (no push, no ref: requeued after
+//!   the poll); already `SCHEDULED`, `CLOSED` or `COMPLETE` -> nothing. A finished task is
+//!   therefore never polled again and a wake never frees it (a by-value wake of the last
+//!   reference frees a task that is already complete).
+//! - **after a `Pending` poll**: `CLOSED` -> cancel now; `SCHEDULED` (or a `yield_now`) ->
+//!   clear `RUNNING`, keep the ref, requeue (a yield goes to the deferred list, run at the next
+//!   tick, after the reactor had a turn); otherwise clear `RUNNING` and release the ref.
+//! - **complete** (after `Ready`, a caught panic, or cancel; the future is already dropped, so
+//!   its destructor has finished before completion can be observed): the output is written
+//!   to the stage if a `JoinHandle` exists, else dropped right here; then one CAS sets
+//!   `COMPLETE`, clears `RUNNING | SCHEDULED` and releases the queue + registry refs. If it saw
+//!   `AWAITER` without `LOCKED` it keeps one ref, takes the awaiter waker, releases the ref and
+//!   clears `AWAITER`, then wakes it. If the handle went away between the output store and
+//!   the CAS, it keeps one ref to drop the output.
+//! - **abort** (any thread, via `JoinHandle`/`AbortHandle`): like a wake, plus `CLOSED`. The
+//!   future is dropped by the executor thread at the next run; abort never touches the stage.
+//!   Blocking jobs and tasks born cancelled ignore abort.
+//! - **shutdown** (executor thread, for every registry entry): set `RUNNING | CLOSED` and
+//!   cancel; a task that is `RUNNING` (shutdown called from inside its poll) only gets
+//!   `CLOSED`, and its poll epilogue cancels it.
+//! - **join** (the `JoinHandle`): if `COMPLETE`, take the output (stage -> `Consumed`).
+//!   Otherwise take `LOCKED` (impossible once `COMPLETE`), store the waker (skipped when
+//!   `will_wake`), then `LOCKED -> AWAITER`; if `COMPLETE` appeared meanwhile the completion
+//!   skipped the slot, so the handle empties it, clears `LOCKED | AWAITER` and takes the output.
+//! - **JoinHandle drop**: if `COMPLETE`, drop the output (catching a panic from its `Drop`),
+//!   then clear `HANDLE`; otherwise clear `HANDLE` (first emptying the awaiter slot under
+//!   `LOCKED`). The executor drops the output itself when it finds `HANDLE` gone.
+//! - **free**: whoever turns the word into "refs 0 and no `HANDLE`" frees the block; by then
+//!   the stage is `Consumed` (the future and output are only ever dropped by the executor
+//!   thread or the handle), so freeing on another thread runs no user destructor except the
+//!   awaiter waker's, which is `Send`.
+//!
+//! # Who touches which field
+//! - state: any thread, atomically.
+//! - stage while not `COMPLETE`: the executor thread, only between `RUNNING` being set by it
+//!   and `COMPLETE` being set by it (blocking jobs: the worker that set `RUNNING`).
+//! - stage once `COMPLETE`: the `JoinHandle` if `HANDLE` is set, otherwise the completing
+//!   thread (holding its kept ref), otherwise nobody (it is `Consumed`).
+//! - awaiter slot: see [`Header`].
+
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::error::JoinError;
+use crate::header::Header;
+use crate::id::Id;
+use crate::scheduler::{Local, Shared};
+use crate::state::{
+    Claim, Register, Snapshot, State, ToIdle, ToRunning, AWAITER, COMPLETE, LOCKED,
+};
+
+#[repr(C)]
+struct TaskCell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// The type-erased operations of a `TaskCell<F>`.
+pub(crate) struct Vtable {
+    /// Consumes a queue reference. `local` is `Some` for executor tasks (proof that this is
+    /// the executor thread) and `None` for blocking jobs (whose closure is `Send`).
+    run: unsafe fn(NonNull<Header>, Option<&Local>) -> RunOutcome,
+    /// The caller set `RUNNING | CLOSED`: drop the future and complete, releasing `refs`.
+    cancel: unsafe fn(NonNull<Header>, usize),
+    /// Moves the output into `*mut Option<Result<F::Output, JoinError>>`.
+    read_output: unsafe fn(NonNull<Header>, *mut ()),
+    drop_output: unsafe fn(NonNull<Header>),
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+struct VtableOf<F>(PhantomData<F>);
+
+impl<F: Future> VtableOf<F> {
+    const VTABLE: Vtable = Vtable {
+        run: run::<F>,
+        cancel: cancel::<F>,
+        read_output: read_output::<F>,
+        drop_output: drop_output::<F>,
+        dealloc: dealloc::<F>,
+    };
+}
+
+/// What the scheduler must do after [`TaskRef::run`].
+pub(crate) enum RunOutcome {
+    /// Polled, `Pending`, not woken: nothing to do.
+    Idle,
+    /// Polled, `Pending`, woken or yielded during the poll: push the entry back (to the
+    /// deferred list when `yielded`).
+    Requeue { task: TaskRef, yielded: bool },
+    /// Finished (output, panic or cancellation): remove the registry entry.
+    Completed,
+    /// A stale queue entry of a finished task: nothing was polled.
+    Stale,
+}
+
+fn allocate<F: Future>(
+    stage: Stage<F>,
+    id: Id,
+    scheduler: Option<&Arc<Shared>>,
+    state: State,
+) -> NonNull<Header> {
+    let scheduler = scheduler.map(|s| {
+        let raw = Arc::into_raw(Arc::clone(s)) as *mut Shared;
+        // SAFETY: `Arc::into_raw` never returns null.
+        unsafe { NonNull::new_unchecked(raw) }
+    });
+    let cell = Box::new(TaskCell {
+        header: Header {
+            state,
+            vtable: &VtableOf::<F>::VTABLE,
+            id,
+            scheduler,
+            owned_key: AtomicUsize::new(usize::MAX),
+            awaiter: UnsafeCell::new(None),
+        },
+        stage: UnsafeCell::new(stage),
+    });
+    NonNull::from(Box::leak(cell)).cast::<Header>()
+}
+
+/// # Safety
+/// `ptr` points to a live task (the caller holds a reference or the `HANDLE` bit).
+unsafe fn header<'a>(ptr: NonNull<Header>) -> &'a Header {
+    // SAFETY: the caller guarantees the allocation is live; every field of `Header` is
+    // either immutable, atomic or an `UnsafeCell`, so a shared reference is always fine.
+    unsafe { ptr.as_ref() }
+}
+
+/// # Safety
+/// `ptr` points to a live `TaskCell<F>` with exactly this `F`.
+unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a TaskCell<F> {
+    // SAFETY: `Header` is the first field of the `#[repr(C)]` `TaskCell<F>` the vtable
+    // belongs to; the stage is behind an `UnsafeCell`.
+    unsafe { ptr.cast::<TaskCell<F>>().as_ref() }
+}
+
+/// Drops the stage in place, catching a panic from the future's or output's `Drop`, and
+/// leaves it `Consumed`.
+///
+/// # Safety
+/// The caller has exclusive access to the stage (see the module docs).
+unsafe fn drop_stage<F: Future>(stage: *mut Stage<F>) -> Option<Box<dyn Any + Send>> {
+    // SAFETY: exclusive access per the caller; the value is dropped in place (so a pinned
+    // future is dropped where it lives) and overwritten without a second drop below.
+    let res = panic::catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(stage) }));
+    // SAFETY: same exclusive access; the old value was dropped (or partially dropped by a
+    // panicking destructor, whose drop glue still ran to the end): do not drop it again.
+    unsafe { ptr::write(stage, Stage::Consumed) };
+    res.err()
+}
+
+/// Drops a value, containing a panic from its destructor (and from the payload's).
+pub(crate) fn drop_caught<T>(value: T) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        drop_payload(payload);
+    }
+}
+
+fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        // A payload whose destructor panics, twice: give up on it rather than unwind.
+        mem::forget(again);
+    }
+}
+
+/// # Safety
+/// The caller owns one queue reference to the `TaskCell<F>` at `ptr`; for executor tasks
+/// `local` is the owning executor's.
+unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutcome {
+    // SAFETY: the queue reference keeps the task alive; the vtable matches `F`.
+    let cell = unsafe { cell::<F>(ptr) };
+    let header = &cell.header;
+    let refs = release_count(header);
+    match header.state.transition_to_running() {
+        ToRunning::Stale => {
+            // SAFETY: we own the queue reference.
+            unsafe { drop_ref(ptr) };
+            return RunOutcome::Stale;
+        }
+        ToRunning::Cancel => {
+            // SAFETY: we set RUNNING with CLOSED observed: the stage is ours.
+            unsafe { cancel::<F>(ptr, refs) };
+            return RunOutcome::Completed;
+        }
+        ToRunning::Poll => {}
+    }
+    // SAFETY: the waker is borrowed for the duration of the poll (never dropped: no refcount
+    // traffic); our queue reference keeps the task alive meanwhile.
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(crate::waker::raw_waker(ptr)) });
+    let mut cx = Context::from_waker(&waker);
+    let stage = cell.stage.get();
+    let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: RUNNING is set by us on the executor thread (or a blocking worker for a
+        // `Send` closure): nobody else touches the stage until we clear it. The future lives
+        // in the never-moving allocation, so pinning it is sound.
+        match unsafe { &mut *stage } {
+            Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
+            _ => unreachable!("a task without a future was polled"),
+        }
+    }));
+    match polled {
+        Ok(Poll::Pending) => {
+            let yielded = local.is_some_and(Local::take_yield_request);
+            match header.state.transition_to_idle(yielded) {
+                ToIdle::Idle => RunOutcome::Idle,
+                ToIdle::Requeue => RunOutcome::Requeue {
+                    task: TaskRef { ptr },
+                    yielded,
+                },
+                ToIdle::Cancel => {
+                    // SAFETY: still RUNNING, set by us.
+                    unsafe { cancel::<F>(ptr, refs) };
+                    RunOutcome::Completed
+                }
+            }
+        }
+        Ok(Poll::Ready(output)) => {
+            // SAFETY: still RUNNING, set by us.
+            let output = match unsafe { drop_stage::<F>(stage) } {
+                None => Ok(output),
+                Some(payload) => {
+                    drop_caught(output);
+                    Err(JoinError::panic(header.id, payload))
+                }
+            };
+            // SAFETY: RUNNING, future dropped, we own the queue (and registry) references.
+            unsafe { complete::<F>(ptr, output, refs) };
+            RunOutcome::Completed
+        }
+        Err(payload) => {
+            // SAFETY: still RUNNING, set by us.
+            if let Some(again) = unsafe { drop_stage::<F>(stage) } {
+                drop_payload(again);
+            }
+            // SAFETY: as above.
+            unsafe { complete::<F>(ptr, Err(JoinError::panic(header.id, payload)), refs) };
+            RunOutcome::Completed
+        }
+    }
+}
+
+/// References released at completion: the queue entry, plus the registry's for executor tasks.
+fn release_count(header: &Header) -> usize {
+    if header.scheduler.is_some() {
+        2
+    } else {
+        1
+    }
+}
+
+/// # Safety
+/// The caller set `RUNNING` (with `CLOSED`) and owns `refs` references.
+unsafe fn cancel<F: Future>(ptr: NonNull<Header>, refs: usize) {
+    // SAFETY: the caller's references keep the task alive.
+    let cell = unsafe { cell::<F>(ptr) };
+    // SAFETY: RUNNING set by the caller: the stage is ours.
+    let output = match unsafe { drop_stage::<F>(cell.stage.get()) } {
+        None => Err(JoinError::cancelled(cell.header.id)),
+        Some(payload) => Err(JoinError::panic(cell.header.id, payload)),
+    };
+    // SAFETY: RUNNING, future dropped, `refs` owned.
+    unsafe { complete::<F>(ptr, output, refs) };
+}
+
+/// # Safety
+/// The caller set `RUNNING`, already dropped the future (stage `Consumed`) and owns `refs`
+/// references, which this releases.
+unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, JoinError>, refs: usize) {
+    // SAFETY: the caller's references keep the task alive.
+    let cell = unsafe { cell::<F>(ptr) };
+    let header = &cell.header;
+    // Without a handle now there will never be one: drop the output here, on this thread.
+    let stored = header.state.load().has(crate::state::HANDLE);
+    if stored {
+        // SAFETY: still RUNNING: the stage is ours; it is `Consumed`, nothing to drop.
+        unsafe { ptr::write(cell.stage.get(), Stage::Finished(output)) };
+    } else {
+        drop_caught(output);
+    }
+    let done = header.state.transition_to_complete(refs, stored);
+    if done.kept_ref {
+        let waker = if done.notify {
+            // SAFETY: we saw AWAITER without LOCKED when setting COMPLETE; the handle never
+            // takes LOCKED after COMPLETE, so the slot is ours until we clear AWAITER.
+            unsafe { (*header.awaiter.get()).take() }
+        } else {
+            None
+        };
+        if done.drop_output {
+            // SAFETY: HANDLE was gone when COMPLETE was set: the output is ours to drop.
+            unsafe { drop_output::<F>(ptr) };
+        }
+        if header.state.release_after_complete(done.notify) {
+            // SAFETY: we released the last reference and there is no handle.
+            unsafe { dealloc::<F>(ptr) };
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    } else if done.dealloc {
+        // SAFETY: the completion released the last reference and there is no handle.
+        unsafe { dealloc::<F>(ptr) };
+    }
+}
+
+/// # Safety
+/// `dst` points to an `Option<Result<F::Output, JoinError>>`; the caller is the `JoinHandle`
+/// and observed `COMPLETE`.
+unsafe fn read_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+    // SAFETY: the HANDLE bit keeps the task alive.
+    let cell = unsafe { cell::<F>(ptr) };
+    let stage = cell.stage.get();
+    // SAFETY: COMPLETE with HANDLE set: the stage belongs to the handle (the caller).
+    if let Stage::Finished(_) = unsafe { &*stage } {
+        // SAFETY: as above; `Finished` holds no pinned future, so moving it out is fine.
+        if let Stage::Finished(output) = unsafe { ptr::replace(stage, Stage::Consumed) } {
+            // SAFETY: `dst` has the type the caller promised.
+            unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(output) };
+        }
+    }
+}
+
+/// # Safety
+/// The caller has exclusive access to a completed task's stage.
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the caller keeps the task alive.
+    let cell = unsafe { cell::<F>(ptr) };
+    let stage = cell.stage.get();
+    // SAFETY: exclusive access per the caller.
+    if let Stage::Finished(_) = unsafe { &*stage } {
+        // SAFETY: as above.
+        if let Some(payload) = unsafe { drop_stage::<F>(stage) } {
+            drop_payload(payload);
+        }
+    }
+}
+
+/// # Safety
+/// Nobody can reach the task any more (refcount 0, no handle).
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the block came from `Box::leak` in `allocate` with this `F`, and we are its
+    // last owner.
+    let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
+    let TaskCell { header, stage } = *cell;
+    match stage.into_inner() {
+        Stage::Consumed => {}
+        // Unreachable by the invariants above. Forgetting is the only sound choice: this may
+        // be a foreign thread and the future or output need not be `Send`.
+        leftover => {
+            debug_assert!(false, "task freed with a live future or output");
+            mem::forget(leftover);
+        }
+    }
+    let scheduler = header.scheduler;
+    drop(header);
+    if let Some(shared) = scheduler {
+        // SAFETY: this is the counted reference taken with `Arc::into_raw` in `allocate`.
+        drop(unsafe { Arc::from_raw(shared.as_ptr().cast_const()) });
+    }
+}
+
+/// Releases one reference.
+///
+/// # Safety
+/// The caller owns one reference to a live task and gives it up.
+pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: our reference keeps the task alive until the decrement.
+    let header = unsafe { header(ptr) };
+    if header.state.ref_dec() {
+        // SAFETY: we released the last reference and there is no handle.
+        unsafe { (header.vtable.dealloc)(ptr) };
+    }
+}
+
+/// Frees a task whose last reference was just released by a by-value wake.
+///
+/// # Safety
+/// Nobody can reach the task any more.
+pub(crate) unsafe fn dealloc_unreachable(ptr: NonNull<Header>) {
+    // SAFETY: per the caller, we are the last owner; the header is still intact.
+    let dealloc = unsafe { header(ptr) }.vtable.dealloc;
+    // SAFETY: as above.
+    unsafe { dealloc(ptr) };
+}
+
+/// Pushes a queue entry to the task's executor (local queue when on its thread and entered,
+/// else the remote queue), or drops it for tasks without an executor.
+pub(crate) fn schedule(task: TaskRef) {
+    if task.header().scheduler.is_some() {
+        crate::scheduler::schedule(task);
+    }
+}
+
+/// Requests cancellation: the owning executor drops the future on its own thread.
+fn abort_task(ptr: NonNull<Header>) {
+    // SAFETY: callers hold a reference or the HANDLE bit.
+    let header = unsafe { header(ptr) };
+    if header.scheduler.is_none() {
+        return; // blocking jobs and tasks born cancelled cannot be aborted
+    }
+    if header.state.abort() == crate::state::WakeAction::Schedule {
+        // The transition added the reference this entry owns.
+        schedule(TaskRef { ptr });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TaskRef: a queue entry.
+
+/// One counted reference to a task, as held by a run queue. Running it requires the owning
+/// executor's `&Local`, which only exists on that executor's thread.
+pub(crate) struct TaskRef {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: a `TaskRef` may cross threads inside the remote queue: on a foreign thread it can
+// only be dropped (a refcount decrement; freeing runs no future or output destructor, see the
+// module docs) or pushed to a queue. Polling needs `&Local` of the owning executor.
+unsafe impl Send for TaskRef {}
+
+impl TaskRef {
+    /// # Safety
+    /// The caller transfers one reference it owns to the new `TaskRef`.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
+        TaskRef { ptr }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the task alive.
+        unsafe { header(self.ptr) }
+    }
+
+    pub(crate) fn ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.header().id
+    }
+
+    pub(crate) fn owned_key(&self) -> usize {
+        self.header().owned_key.load(Relaxed)
+    }
+
+    /// The executor this task belongs to, as an address to compare (never dereferenced).
+    pub(crate) fn scheduler_ptr(&self) -> *const Shared {
+        self.header()
+            .scheduler
+            .map_or(ptr::null(), |p| p.as_ptr().cast_const())
+    }
+
+    /// A new strong reference to the task's executor state.
+    pub(crate) fn scheduler_arc(&self) -> Option<Arc<Shared>> {
+        self.header().scheduler.map(|p| {
+            let raw = p.as_ptr().cast_const();
+            // SAFETY: the task owns a counted reference (from `Arc::into_raw`) for as long as
+            // it is alive, and we keep it alive: adding one more and adopting it is sound.
+            unsafe {
+                Arc::increment_strong_count(raw);
+                Arc::from_raw(raw)
+            }
+        })
+    }
+
+    /// Polls the task (or cancels it) on the executor thread.
+    ///
+    /// Panics if the task belongs to another executor: that check is what makes polling a
+    /// `!Send` future here sound, since `Local` never leaves its thread.
+    pub(crate) fn run(self, local: &Local) -> RunOutcome {
+        assert!(
+            self.scheduler_ptr() == Arc::as_ptr(&local.shared),
+            "strand: a task was run by an executor it does not belong to"
+        );
+        let this = ManuallyDrop::new(self);
+        let run = this.header().vtable.run;
+        // SAFETY: we hand over the queue reference; `local` is the owning executor's (checked
+        // above), so this is the thread where the future was created or it is `Send`.
+        unsafe { run(this.ptr, Some(local)) }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { drop_ref(self.ptr) }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// OwnedTask: the registry entry.
+
+/// The executor registry's reference to a live task (released by the task's completion, so
+/// this type has no `Drop`). `!Send`: it lives in the executor's slab.
+pub(crate) struct OwnedTask {
+    ptr: NonNull<Header>,
+}
+
+impl OwnedTask {
+    fn header(&self) -> &Header {
+        // SAFETY: the registry reference keeps the task alive until completion, and entries
+        // are removed from the registry when their task completes.
+        unsafe { header(self.ptr) }
+    }
+
+    pub(crate) fn ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.header().id
+    }
+
+    pub(crate) fn state(&self) -> Snapshot {
+        self.header().state.load()
+    }
+
+    /// Drops the future of a live task at executor shutdown (exactly once: the claim is an
+    /// atomic transition), completing it with `Err(cancelled)`.
+    pub(crate) fn shutdown(self, local: &Local) {
+        let header = self.header();
+        assert!(
+            header.scheduler.map(|p| p.as_ptr().cast_const()) == Some(Arc::as_ptr(&local.shared)),
+            "strand: a task was shut down by an executor it does not belong to"
+        );
+        match header.state.claim_for_shutdown() {
+            // SAFETY: we set RUNNING | CLOSED on the owning executor's thread (checked above);
+            // we own the registry reference, released by the completion.
+            Claim::Claimed => unsafe { (header.vtable.cancel)(self.ptr, 1) },
+            // The poll further up this stack cancels it and releases our reference.
+            Claim::Running => {}
+            // Completion already released the registry reference.
+            Claim::Complete => {}
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JoinRef: the JoinHandle's side.
+
+/// The `HANDLE` bit of a task whose output is `T`.
+pub(crate) struct JoinRef<T> {
+    ptr: NonNull<Header>,
+    _output: PhantomData<T>,
+}
+
+// SAFETY: from another thread a `JoinRef` reads or drops the output (hence `T: Send`) and
+// touches the awaiter slot and state with the atomic protocol above; never the future.
+unsafe impl<T: Send> Send for JoinRef<T> {}
+// SAFETY: `&JoinRef` only exposes `id`, `is_finished`, `abort` and `abort_ref`: atomics.
+unsafe impl<T: Send> Sync for JoinRef<T> {}
+
+impl<T> JoinRef<T> {
+    fn header(&self) -> &Header {
+        // SAFETY: the HANDLE bit keeps the task alive.
+        unsafe { header(self.ptr) }
+    }
+
+    pub(crate) fn id(&self) -> Id {
+        self.header().id
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.header().state.load().has(COMPLETE)
+    }
+
+    pub(crate) fn abort(&self) {
+        abort_task(self.ptr);
+    }
+
+    pub(crate) fn abort_ref(&self) -> AbortRef {
+        self.header().state.ref_inc();
+        AbortRef { ptr: self.ptr }
+    }
+
+    /// Takes the output once complete; otherwise registers `waker` (the last one wins).
+    pub(crate) fn poll_join(&mut self, waker: &Waker) -> Poll<Result<T, JoinError>> {
+        let header = self.header();
+        if !header.state.load().has(COMPLETE) && self.register(waker) == Register::Registered {
+            return Poll::Pending;
+        }
+        let mut out: Option<Result<T, JoinError>> = None;
+        // SAFETY: COMPLETE observed (acquire) and we are the handle; `out` has the type the
+        // vtable of a task with output `T` writes.
+        unsafe { (header.vtable.read_output)(self.ptr, ptr::addr_of_mut!(out).cast()) };
+        Poll::Ready(out.expect("`JoinHandle` polled after it returned `Ready`"))
+    }
+
+    // Only called from `poll_join(&mut self)`: the handle is exclusive.
+    fn register(&self, waker: &Waker) -> Register {
+        let header = self.header();
+        if header.state.register_lock() == Register::Complete {
+            return Register::Complete;
+        }
+        // SAFETY: we hold LOCKED and the task was not complete: the slot is ours.
+        let slot = unsafe { &mut *header.awaiter.get() };
+        let old = match slot {
+            Some(current) if current.will_wake(waker) => None,
+            _ => slot.replace(waker.clone()),
+        };
+        let result = match header.state.register_unlock() {
+            Register::Complete => {
+                // The completion saw LOCKED and left the slot to us; we still hold LOCKED.
+                let ours = slot.take();
+                header.state.unlock_after_complete();
+                drop(ours);
+                Register::Complete
+            }
+            other => other,
+        };
+        // Dropped outside the lock: a waker's `Drop` may do anything.
+        drop(old);
+        result
+    }
+}
+
+impl<T> Drop for JoinRef<T> {
+    fn drop(&mut self) {
+        let ptr = self.ptr;
+        let header = self.header();
+        let mut state = header.state.load();
+        if state.refs() == 0 && state.has(COMPLETE) && !state.has(AWAITER | LOCKED) {
+            // Sole owner of a finished task: nobody else can change the state any more.
+            // SAFETY: COMPLETE with HANDLE: the output is ours; then we are the last owner.
+            unsafe {
+                (header.vtable.drop_output)(ptr);
+                (header.vtable.dealloc)(ptr);
+            }
+            return;
+        }
+        loop {
+            if state.has(COMPLETE) {
+                // SAFETY: COMPLETE with HANDLE: the output is ours.
+                unsafe { (header.vtable.drop_output)(ptr) };
+                if header.state.drop_handle_complete(false) {
+                    // SAFETY: refcount 0 and we just cleared HANDLE.
+                    unsafe { (header.vtable.dealloc)(ptr) };
+                }
+                return;
+            }
+            if !state.has(AWAITER) {
+                match header.state.drop_handle_if_idle(state) {
+                    Ok(()) => return,
+                    Err(now) => state = now,
+                }
+                continue;
+            }
+            if header.state.register_lock() == Register::Locked {
+                break;
+            }
+            state = header.state.load();
+        }
+        // SAFETY: we hold LOCKED and the task was not complete: the slot is ours.
+        let waker = unsafe { (*header.awaiter.get()).take() };
+        if header.state.drop_handle_unlock().is_err() {
+            // Completed while we held LOCKED: the completion did not touch the slot or the
+            // output (HANDLE was still set), so the output is ours to drop.
+            // SAFETY: as explained.
+            unsafe { (header.vtable.drop_output)(ptr) };
+            if header.state.drop_handle_complete(true) {
+                // SAFETY: refcount 0 and we just cleared HANDLE.
+                unsafe { (header.vtable.dealloc)(ptr) };
+            }
+        }
+        drop(waker);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AbortRef.
+
+/// A counted reference that can only abort and observe the task.
+pub(crate) struct AbortRef {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: an `AbortRef` only touches the atomic state and pushes queue entries; the future is
+// dropped by its executor thread. Dropping the last reference frees a task whose stage is
+// already `Consumed`.
+unsafe impl Send for AbortRef {}
+// SAFETY: as above; every method takes `&self` and uses atomics only.
+unsafe impl Sync for AbortRef {}
+
+impl AbortRef {
+    fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the task alive.
+        unsafe { header(self.ptr) }
+    }
+    pub(crate) fn id(&self) -> Id {
+        self.header().id
+    }
+    pub(crate) fn is_finished(&self) -> bool {
+        self.header().state.load().has(COMPLETE)
+    }
+    pub(crate) fn abort(&self) {
+        abort_task(self.ptr);
+    }
+}
+
+impl Clone for AbortRef {
+    fn clone(&self) -> AbortRef {
+        self.header().state.ref_inc();
+        AbortRef { ptr: self.ptr }
+    }
+}
+
+impl Drop for AbortRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { drop_ref(self.ptr) }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Constructors.
+
+/// A task for the executor owning `shared`, to be registered under `owned_key` and queued.
+pub(crate) fn new_task<F>(
+    future: F,
+    id: Id,
+    shared: &Arc<Shared>,
+    owned_key: usize,
+) -> (TaskRef, OwnedTask, JoinRef<F::Output>)
+where
+    F: Future + 'static,
+{
+    let ptr = allocate(Stage::Running(future), id, Some(shared), State::new_scheduled(2));
+    // SAFETY: freshly allocated, we hold both references.
+    unsafe { header(ptr) }.owned_key.store(owned_key, Relaxed);
+    (
+        TaskRef { ptr },
+        OwnedTask { ptr },
+        JoinRef {
+            ptr,
+            _output: PhantomData,
+        },
+    )
+}
+
+/// A `Send` task spawned from any thread; the executor adopts it when it drains its remote
+/// queue, or it is cancelled (its future dropped) wherever the `RemoteSpawn` is dropped.
+pub(crate) fn new_remote_task<F>(future: F, id: Id, shared: &Arc<Shared>) -> (RemoteSpawn, JoinRef<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let ptr = allocate(Stage::Running(future), id, Some(shared), State::new_scheduled(2));
+    (
+        RemoteSpawn { ptr },
+        JoinRef {
+            ptr,
+            _output: PhantomData,
+        },
+    )
+}
+
+/// A task that is born complete with `Err(cancelled)`: for spawns into a closed executor.
+/// The future is dropped right here.
+pub(crate) fn new_cancelled<F>(future: F, id: Id) -> JoinRef<F::Output>
+where
+    F: Future + 'static,
+{
+    let output = match panic::catch_unwind(AssertUnwindSafe(move || drop(future))) {
+        Ok(()) => JoinError::cancelled(id),
+        Err(payload) => JoinError::panic(id, payload),
+    };
+    let ptr = allocate::<F>(Stage::Finished(Err(output)), id, None, State::new_complete());
+    JoinRef {
+        ptr,
+        _output: PhantomData,
+    }
+}
+
+/// A blocking job: `future` is `Send`, polled once on a pool thread.
+pub(crate) fn new_blocking<F>(future: F, id: Id) -> (BlockingRunnable, JoinRef<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let ptr = allocate(Stage::Running(future), id, None, State::new_scheduled(1));
+    (
+        BlockingRunnable { ptr },
+        JoinRef {
+            ptr,
+            _output: PhantomData,
+        },
+    )
+}
+
+/// A remotely spawned task on its way to the executor (queue + registry references).
+pub(crate) struct RemoteSpawn {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: only built by `new_remote_task`, whose future and output are `Send`; so running its
+// cancellation (dropping the future) on any thread is fine.
+unsafe impl Send for RemoteSpawn {}
+
+impl RemoteSpawn {
+    pub(crate) fn id(&self) -> Id {
+        // SAFETY: we own two references.
+        unsafe { header(self.ptr) }.id
+    }
+
+    /// Registers the task under `owned_key` on the executor thread.
+    pub(crate) fn adopt(self, owned_key: usize) -> (TaskRef, OwnedTask) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: we own two references.
+        unsafe { header(this.ptr) }.owned_key.store(owned_key, Relaxed);
+        (TaskRef { ptr: this.ptr }, OwnedTask { ptr: this.ptr })
+    }
+}
+
+impl Drop for RemoteSpawn {
+    fn drop(&mut self) {
+        // SAFETY: we own two references.
+        let header = unsafe { header(self.ptr) };
+        if header.state.claim_unstarted() {
+            // SAFETY: RUNNING | CLOSED set by us; the future is `Send`; both refs are ours.
+            unsafe { (header.vtable.cancel)(self.ptr, 2) };
+        } else {
+            // Cannot happen (nobody else runs an unadopted task); release what we own.
+            // SAFETY: we own two references.
+            unsafe {
+                drop_ref(self.ptr);
+                drop_ref(self.ptr);
+            }
+        }
+    }
+}
+
+/// A queued `spawn_blocking` job (one reference). Dropping it unstarted cancels it.
+pub(crate) struct BlockingRunnable {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: only built by `new_blocking`, whose future (the closure) and output are `Send`.
+unsafe impl Send for BlockingRunnable {}
+
+impl BlockingRunnable {
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) fn id(&self) -> Id {
+        // SAFETY: we own one reference.
+        unsafe { header(self.ptr) }.id
+    }
+
+    /// Runs the job on this (pool) thread; a panic becomes the handle's `Err(panic)`.
+    pub(crate) fn run(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: we own one reference.
+        let run = unsafe { header(this.ptr) }.vtable.run;
+        // SAFETY: we hand over our reference; the future is `Send`, any thread may poll it.
+        let _ = unsafe { run(this.ptr, None) };
+    }
+}
+
+impl Drop for BlockingRunnable {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        let header = unsafe { header(self.ptr) };
+        if header.state.claim_unstarted() {
+            // SAFETY: RUNNING | CLOSED set by us; the closure is `Send`; the ref is ours.
+            unsafe { (header.vtable.cancel)(self.ptr, 1) };
+        } else {
+            // SAFETY: we own one reference.
+            unsafe { drop_ref(self.ptr) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{HANDLE, LOCKED};
+
+    #[test]
+    fn header_is_small() {
+        assert!(mem::size_of::<Header>() <= 64, "{}", mem::size_of::<Header>());
+    }
+
+    #[test]
+    fn lock_bit_is_not_handle() {
+        assert_ne!(LOCKED, HANDLE);
+    }
+}

@@ -1,0 +1,885 @@
+//! The executor: run queues, the owned-task registry, ticks, shutdown and the thread-local
+//! "current executor" context.
+//!
+//! Everything here is per executor; the only thread-locals are the pointer to the executor
+//! entered on this thread (plus the coop budget and the id block, elsewhere).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem;
+use std::panic::Location;
+use std::ptr::{self, NonNull};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering::Acquire, Ordering::Release};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use crate::blocking::Pool;
+use crate::coop::{self, Budget};
+use crate::header::Header;
+use crate::id::Id;
+use crate::join_handle::JoinHandle;
+use crate::metrics::{bump, poll_time_bucket, Counters, ExecutorMetrics, TaskSnapshot, TaskState};
+use crate::raw::{self, OwnedTask, RemoteSpawn, RunOutcome, TaskRef};
+use crate::state::{RUNNING, SCHEDULED};
+
+/// Configuration of an [`Executor`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutorConfig {
+    /// Most threads the blocking pool runs at once (default 512; at least 1).
+    pub max_blocking_threads: usize,
+    /// How long an idle blocking thread waits for work before it exits (default 10 s).
+    pub thread_keep_alive: Duration,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> ExecutorConfig {
+        ExecutorConfig {
+            max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The hook called when a task becomes ready from another thread.
+pub type Unpark = Arc<dyn Fn() + Send + Sync>;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+}
+
+/// The executor entered on this thread, if any.
+pub(crate) fn current_local() -> Option<Rc<Local>> {
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten()
+}
+
+fn with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| match c.try_borrow() {
+            Ok(cur) => cur.as_deref().map(f),
+            Err(_) => None,
+        })
+        .ok()
+        .flatten()
+}
+
+pub(crate) fn current_task_id() -> Option<Id> {
+    with_current(|local| local.current.get().map(|c| c.id)).flatten()
+}
+
+/// Queues a task: on its executor's local queue when that executor is entered on this thread,
+/// else through its remote queue (plus `unpark`). Refused (the entry dropped) once the
+/// executor is closed.
+pub(crate) fn schedule(task: TaskRef) {
+    let mut slot = Some(task);
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(cur) = c.try_borrow() {
+            if let (Some(local), Some(task)) = (cur.as_deref(), slot.as_ref()) {
+                if ptr::eq(Arc::as_ptr(&local.shared), task.scheduler_ptr()) {
+                    local.push_local(slot.take().expect("checked above"));
+                }
+            }
+        }
+    });
+    if let Some(task) = slot {
+        if let Some(shared) = task.scheduler_arc() {
+            let _ = shared.push_remote(Remote::Wake(task));
+        }
+    }
+}
+
+/// `yield_now`: wake `waker` at the next tick of the current executor (after the reactor had
+/// a turn). Outside an executor the waker is woken at once.
+pub(crate) fn defer(waker: &Waker) {
+    if with_current(|local| local.defer(waker)) != Some(true) {
+        waker.wake_by_ref();
+    }
+}
+
+/// A coop budget ran out: count it and defer the wake like a yield.
+pub(crate) fn defer_forced_yield(waker: &Waker) {
+    let deferred = with_current(|local| {
+        bump(&local.counters.forced_yields);
+        local.defer(waker)
+    });
+    if deferred != Some(true) {
+        waker.wake_by_ref();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The part of an executor other threads reach: the remote queue and the unpark hook.
+pub(crate) struct Shared {
+    remote: Mutex<RemoteQueue>,
+    /// `!remote.entries.is_empty()`, readable without the lock.
+    pending: AtomicBool,
+    closed: AtomicBool,
+    pub(crate) pool: Arc<Pool>,
+}
+
+struct RemoteQueue {
+    entries: VecDeque<Remote>,
+    closed: bool,
+    unpark: Option<Unpark>,
+}
+
+pub(crate) enum Remote {
+    Wake(TaskRef),
+    Spawn(RemoteSpawn, Meta),
+}
+
+pub(crate) struct Meta {
+    name: Option<Box<str>>,
+    location: &'static Location<'static>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl Meta {
+    fn new(id: Id, name: Option<&str>, location: &'static Location<'static>) -> Meta {
+        #[cfg(not(feature = "tracing"))]
+        let _ = id;
+        Meta {
+            name: name.map(Into::into),
+            location,
+            #[cfg(feature = "tracing")]
+            span: {
+                let span = tracing::trace_span!(
+                    target: "tokio::task",
+                    "runtime.spawn",
+                    kind = "task",
+                    task.name = name.unwrap_or(""),
+                    task.id = id.as_u64(),
+                    loc.file = location.file(),
+                    loc.line = location.line(),
+                    loc.col = location.column(),
+                );
+                tracing::trace!(parent: &span, target: "strand::task", task.id = id.as_u64(), "spawn");
+                span
+            },
+        }
+    }
+}
+
+impl Shared {
+    fn lock_remote(&self) -> MutexGuard<'_, RemoteQueue> {
+        // No user code runs under this lock.
+        self.remote.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Pushes to the remote queue and calls `unpark` on the empty -> non-empty edge (the
+    /// executor drains the whole queue after each wake-up, so later pushes ride along).
+    /// `Err` returns the entry when the executor is closed.
+    fn push_remote(&self, entry: Remote) -> Result<(), Remote> {
+        let unpark = {
+            let mut q = self.lock_remote();
+            if q.closed {
+                return Err(entry);
+            }
+            q.entries.push_back(entry);
+            if self.pending.swap(true, Release) {
+                None
+            } else {
+                q.unpark.clone()
+            }
+        };
+        if let Some(unpark) = unpark {
+            unpark();
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+enum Deferred {
+    Task(TaskRef),
+    Waker(Waker),
+}
+
+#[derive(Clone, Copy)]
+struct Current {
+    ptr: NonNull<Header>,
+    id: Id,
+}
+
+struct OwnedEntry {
+    task: OwnedTask,
+    name: Option<Box<str>>,
+    location: &'static Location<'static>,
+    polls: u64,
+    last_poll: Option<Instant>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl OwnedEntry {
+    fn new(task: OwnedTask, meta: Meta) -> OwnedEntry {
+        OwnedEntry {
+            task,
+            name: meta.name,
+            location: meta.location,
+            polls: 0,
+            last_poll: None,
+            #[cfg(feature = "tracing")]
+            span: meta.span,
+        }
+    }
+}
+
+/// The executor-thread state (`!Send`; reached through `Executor` or the thread-local).
+pub(crate) struct Local {
+    pub(crate) shared: Arc<Shared>,
+    queue: RefCell<VecDeque<TaskRef>>,
+    deferred: RefCell<VecDeque<Deferred>>,
+    spare_deferred: RefCell<VecDeque<Deferred>>,
+    spare_remote: RefCell<VecDeque<Remote>>,
+    owned: RefCell<Slab<OwnedEntry>>,
+    closed: Cell<bool>,
+    current: Cell<Option<Current>>,
+    yield_requested: Cell<bool>,
+    counters: Counters,
+    tick_start: Cell<Option<Instant>>,
+    timing: Cell<bool>,
+    histogram_on: Cell<bool>,
+    slow_poll: Cell<Option<Duration>>,
+}
+
+/// Restores the running-task context and the coop budget after a task's turn, even when a
+/// waker woken by a completion panics through it.
+struct TurnGuard<'a> {
+    local: &'a Local,
+    prev: Option<Current>,
+    budget: Budget,
+}
+
+impl Drop for TurnGuard<'_> {
+    fn drop(&mut self) {
+        coop::set(self.budget);
+        self.local.current.set(self.prev);
+    }
+}
+
+impl Local {
+    /// Called by the raw poll epilogue: did the task ask to be requeued behind the others?
+    pub(crate) fn take_yield_request(&self) -> bool {
+        self.yield_requested.replace(false)
+    }
+
+    fn push_local(&self, task: TaskRef) {
+        if self.closed.get() {
+            drop(task);
+            return;
+        }
+        self.queue.borrow_mut().push_back(task);
+        bump(&self.counters.local_schedules);
+    }
+
+    fn defer(&self, waker: &Waker) -> bool {
+        if self.closed.get() {
+            return false;
+        }
+        if let Some(cur) = self.current.get() {
+            if crate::waker::is_task_waker(waker, cur.ptr) {
+                self.yield_requested.set(true);
+                return true;
+            }
+        }
+        let waker = waker.clone();
+        self.deferred.borrow_mut().push_back(Deferred::Waker(waker));
+        true
+    }
+
+    fn spawn<F>(&self, future: F, meta: Option<&str>, location: &'static Location<'static>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let id = Id::next();
+        if self.closed.get() {
+            return JoinHandle::new(raw::new_cancelled(future, id));
+        }
+        let meta = Meta::new(id, meta, location);
+        let mut owned = self.owned.borrow_mut();
+        let entry = owned.vacant_entry();
+        let (task, owned_task, join) = raw::new_task(future, id, &self.shared, entry.key());
+        entry.insert(OwnedEntry::new(owned_task, meta));
+        drop(owned);
+        self.queue.borrow_mut().push_back(task);
+        bump(&self.counters.spawned);
+        JoinHandle::new(join)
+    }
+
+    fn adopt(&self, spawn: RemoteSpawn, meta: Meta) {
+        let mut owned = self.owned.borrow_mut();
+        let entry = owned.vacant_entry();
+        let (task, owned_task) = spawn.adopt(entry.key());
+        entry.insert(OwnedEntry::new(owned_task, meta));
+        drop(owned);
+        self.queue.borrow_mut().push_back(task);
+        bump(&self.counters.spawned);
+    }
+
+    fn drain_remote(&self) {
+        if !self.shared.pending.load(Acquire) {
+            return;
+        }
+        let mut batch = mem::take(&mut *self.spare_remote.borrow_mut());
+        {
+            let mut q = self.shared.lock_remote();
+            self.shared.pending.store(false, Release);
+            mem::swap(&mut q.entries, &mut batch);
+        }
+        for entry in batch.drain(..) {
+            bump(&self.counters.remote_schedules);
+            match entry {
+                Remote::Wake(task) => self.queue.borrow_mut().push_back(task),
+                Remote::Spawn(spawn, meta) => self.adopt(spawn, meta),
+            }
+        }
+        *self.spare_remote.borrow_mut() = batch;
+    }
+
+    fn flush_deferred(&self) {
+        if self.deferred.borrow().is_empty() {
+            return;
+        }
+        let mut batch = mem::take(&mut *self.spare_deferred.borrow_mut());
+        mem::swap(&mut *self.deferred.borrow_mut(), &mut batch);
+        for deferred in batch.drain(..) {
+            match deferred {
+                Deferred::Task(task) => self.push_local(task),
+                Deferred::Waker(waker) => waker.wake(),
+            }
+        }
+        *self.spare_deferred.borrow_mut() = batch;
+    }
+
+    fn has_ready(&self) -> bool {
+        !self.queue.borrow().is_empty()
+            || !self.deferred.borrow().is_empty()
+            || self.shared.pending.load(Acquire)
+    }
+
+    fn tick(&self, max_polls: u32) -> bool {
+        if self.closed.get() {
+            return false;
+        }
+        bump(&self.counters.ticks);
+        self.tick_start.set(Some(Instant::now()));
+        self.drain_remote();
+        self.flush_deferred();
+        for _ in 0..max_polls {
+            let Some(task) = self.queue.borrow_mut().pop_front() else {
+                break;
+            };
+            self.run_task(task);
+        }
+        self.has_ready()
+    }
+
+    fn run_task(&self, task: TaskRef) {
+        let key = task.owned_key();
+        let guard = TurnGuard {
+            local: self,
+            prev: self.current.replace(Some(Current {
+                ptr: task.ptr(),
+                id: task.id(),
+            })),
+            budget: coop::set(Budget::INITIAL),
+        };
+        self.yield_requested.set(false);
+        #[cfg(feature = "tracing")]
+        let span = self.owned.borrow().get(key).map(|e| e.span.clone());
+        #[cfg(feature = "tracing")]
+        let _enter = span.as_ref().map(|s| s.enter());
+        #[cfg(feature = "tracing")]
+        tracing::trace!(target: "strand::task", task.id = task.id().as_u64(), "poll");
+        let start = self.timing.get().then(Instant::now);
+        let outcome = task.run(self);
+        drop(guard);
+        if let Some(start) = start {
+            self.record_poll_time(key, start.elapsed());
+        }
+        match outcome {
+            RunOutcome::Idle => self.note_poll(key),
+            RunOutcome::Requeue { task, yielded } => {
+                self.note_poll(key);
+                if yielded {
+                    if !self.closed.get() {
+                        self.deferred.borrow_mut().push_back(Deferred::Task(task));
+                    }
+                } else {
+                    self.push_local(task);
+                }
+            }
+            RunOutcome::Completed => {
+                bump(&self.counters.polls);
+                self.owned.borrow_mut().try_remove(key);
+            }
+            RunOutcome::Stale => {}
+        }
+    }
+
+    fn note_poll(&self, key: usize) {
+        bump(&self.counters.polls);
+        if let Some(entry) = self.owned.borrow_mut().get_mut(key) {
+            entry.polls += 1;
+            entry.last_poll = self.tick_start.get();
+        }
+    }
+
+    #[cold]
+    fn record_poll_time(&self, key: usize, took: Duration) {
+        if self.histogram_on.get() {
+            bump(&self.counters.histogram[poll_time_bucket(took)]);
+        }
+        if let Some(threshold) = self.slow_poll.get() {
+            if took > threshold {
+                bump(&self.counters.slow_polls);
+                #[cfg(feature = "tracing")]
+                if let Some(e) = self.owned.borrow().get(key) {
+                    tracing::warn!(
+                        target: "strand::task",
+                        task.id = e.task.id().as_u64(),
+                        task.name = e.name.as_deref().unwrap_or(""),
+                        loc.file = e.location.file(),
+                        loc.line = e.location.line(),
+                        loc.col = e.location.column(),
+                        poll_time = ?took,
+                        "slow poll"
+                    );
+                }
+            }
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = key;
+    }
+
+    fn shutdown(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        self.shared.closed.store(true, Release);
+        let (remote, unpark) = {
+            let mut q = self.shared.lock_remote();
+            q.closed = true;
+            self.shared.pending.store(false, Release);
+            (mem::take(&mut q.entries), q.unpark.take())
+        };
+        drop(unpark);
+        // Queue entries only hold references; dropping them runs no task code. Unadopted
+        // remote spawns are cancelled here (their futures are `Send`).
+        drop(mem::take(&mut *self.queue.borrow_mut()));
+        drop(mem::take(&mut *self.deferred.borrow_mut()));
+        drop(remote);
+        loop {
+            let batch: Vec<OwnedEntry> = self.owned.borrow_mut().drain().collect();
+            if batch.is_empty() {
+                break;
+            }
+            for entry in batch {
+                let prev = self.current.replace(Some(Current {
+                    ptr: entry.task.ptr(),
+                    id: entry.task.id(),
+                }));
+                #[cfg(feature = "tracing")]
+                let _enter = entry.span.enter();
+                entry.task.shutdown(self);
+                self.current.set(prev);
+            }
+        }
+        drop(mem::take(&mut *self.queue.borrow_mut()));
+        drop(mem::take(&mut *self.deferred.borrow_mut()));
+        self.shared.pool.shutdown();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A single-threaded task executor: the task half of a strand runtime.
+///
+/// It owns the tasks spawned on it and polls them on its thread when the runtime calls
+/// [`tick`](Executor::tick); it knows nothing about I/O or time. `!Send`: create it on the
+/// thread that will run it.
+///
+/// ```
+/// use strand_executor::{task, Executor, ExecutorConfig};
+/// use std::sync::Arc;
+///
+/// let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| { /* wake the reactor */ }));
+/// let _guard = exec.enter();
+/// let handle = task::spawn(async { 1 + 1 });
+/// while exec.tick(64) {}
+/// assert!(handle.is_finished());
+/// ```
+///
+/// # Contract for the runtime loop
+/// - Keep the executor entered ([`enter`](Executor::enter)) while polling the root future and
+///   while turning the reactor, so wakes on this thread take the local (lock-free) path.
+/// - `tick(n)` first moves remotely woken/spawned tasks and the tasks deferred by `yield_now`
+///   (or by a spent coop budget) during the previous tick into the run queue, then polls at
+///   most `n` tasks. It returns true when work remains: the loop must then turn the reactor
+///   *without blocking* and tick again. That reactor turn between two ticks is what lets a
+///   yielding task give way to I/O.
+/// - Block in the reactor only when `has_ready()` is false; a wake from another thread calls
+///   the `unpark` hook after queueing, so a wake that races with going to sleep is not lost.
+/// - Paused clock: read [`blocking_in_flight`](Executor::blocking_in_flight) *before*
+///   [`has_ready`](Executor::has_ready); a blocking job's completion is queued before the
+///   in-flight count drops.
+/// - Drop (or [`shutdown`](Executor::shutdown)) it on its thread; every live task's future is
+///   dropped there, exactly once, with the executor entered.
+pub struct Executor {
+    local: Rc<Local>,
+}
+
+/// Keeps an executor entered on this thread; see [`Executor::enter`].
+pub struct EnterGuard<'a> {
+    prev: Option<Rc<Local>>,
+    _executor: PhantomData<&'a Executor>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let replaced = CURRENT.try_with(|c| mem::replace(&mut *c.borrow_mut(), prev));
+        drop(replaced);
+    }
+}
+
+impl fmt::Debug for EnterGuard<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+impl Executor {
+    /// Creates an executor. `unpark` is called (from any thread) when a task becomes ready
+    /// from another thread while the runtime may be blocked in its reactor.
+    pub fn new(config: ExecutorConfig, unpark: Unpark) -> Executor {
+        let shared = Arc::new(Shared {
+            remote: Mutex::new(RemoteQueue {
+                entries: VecDeque::new(),
+                closed: false,
+                unpark: Some(unpark),
+            }),
+            pending: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            pool: Arc::new(Pool::new(config.max_blocking_threads, config.thread_keep_alive)),
+        });
+        Executor {
+            local: Rc::new(Local {
+                shared,
+                queue: RefCell::new(VecDeque::with_capacity(64)),
+                deferred: RefCell::new(VecDeque::new()),
+                spare_deferred: RefCell::new(VecDeque::new()),
+                spare_remote: RefCell::new(VecDeque::new()),
+                owned: RefCell::new(Slab::with_capacity(64)),
+                closed: Cell::new(false),
+                current: Cell::new(None),
+                yield_requested: Cell::new(false),
+                counters: Counters::default(),
+                tick_start: Cell::new(None),
+                timing: Cell::new(false),
+                histogram_on: Cell::new(false),
+                slow_poll: Cell::new(None),
+            }),
+        }
+    }
+
+    /// Makes this the thread's current executor until the guard is dropped: `task::spawn`,
+    /// `spawn_blocking`, `task::id` and local wakes use it. Guards nest (the previous one is
+    /// restored on drop).
+    pub fn enter(&self) -> EnterGuard<'_> {
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(Rc::clone(&self.local)));
+        EnterGuard {
+            prev,
+            _executor: PhantomData,
+        }
+    }
+
+    fn is_current(&self) -> bool {
+        CURRENT
+            .try_with(|c| {
+                c.try_borrow()
+                    .is_ok_and(|c| c.as_ref().is_some_and(|l| Rc::ptr_eq(l, &self.local)))
+            })
+            .unwrap_or(false)
+    }
+
+    /// Spawns a task (no `Send` bound) and returns its handle. Into a shut-down executor the
+    /// future is dropped at once and the handle resolves to `Err(cancelled)`.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.local.spawn(future, None, Location::caller())
+    }
+
+    #[track_caller]
+    pub(crate) fn spawn_named<F>(&self, future: F, name: Option<&str>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.local.spawn(future, name, Location::caller())
+    }
+
+    /// Runs `f` on this executor's blocking pool; see [`task::spawn_blocking`](crate::task::spawn_blocking).
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.local.shared.pool.spawn(f, None)
+    }
+
+    /// A `Send + Sync + Clone` handle that spawns `Send` futures from any thread.
+    pub fn spawner(&self) -> Spawner {
+        Spawner {
+            shared: Arc::clone(&self.local.shared),
+        }
+    }
+
+    /// Moves remotely woken/spawned tasks and last tick's deferred tasks into the run queue,
+    /// then polls at most `max_polls` tasks. Returns true when tasks are still ready (see the
+    /// type's docs for what the runtime loop does then). Enters the executor for the duration
+    /// if it is not entered already.
+    pub fn tick(&self, max_polls: u32) -> bool {
+        let _enter = (!self.is_current()).then(|| self.enter());
+        self.local.tick(max_polls)
+    }
+
+    /// True when a task is queued (locally, remotely, or deferred to the next tick).
+    pub fn has_ready(&self) -> bool {
+        self.local.has_ready()
+    }
+
+    /// Blocking jobs queued or running.
+    pub fn blocking_in_flight(&self) -> usize {
+        self.local.shared.pool.in_flight()
+    }
+
+    /// Closes the executor: every live task's future is dropped, exactly once, here on this
+    /// thread (with the executor entered, so a `Drop` may spawn, which then returns a handle
+    /// resolving to `Err(cancelled)`); their `JoinHandle`s resolve to `Err(cancelled)`; later
+    /// wakes are no-ops; queued blocking jobs are cancelled and idle blocking threads exit
+    /// (running ones finish detached). Idempotent; also done by `Drop`.
+    pub fn shutdown(&self) {
+        let _enter = (!self.is_current()).then(|| self.enter());
+        self.local.shutdown();
+    }
+
+    /// [`shutdown`](Executor::shutdown), then waits up to `timeout` for running blocking jobs
+    /// to finish (`None`: do not wait). Returns true when no blocking thread is left.
+    pub fn shutdown_blocking(&self, timeout: Option<Duration>) -> bool {
+        self.shutdown();
+        match timeout {
+            Some(t) => self.local.shared.pool.wait_idle(t),
+            None => self.local.shared.pool.stats().threads == 0,
+        }
+    }
+
+    /// True once [`shutdown`](Executor::shutdown) ran.
+    pub fn is_closed(&self) -> bool {
+        self.local.closed.get()
+    }
+
+    /// Reports polls slower than `threshold` (`None`: off): counted in
+    /// `ExecutorMetrics::slow_polls` and, with the `tracing` feature, a warning naming the
+    /// task and where it was spawned. Turns poll timing on (one clock read per poll).
+    pub fn set_slow_poll_threshold(&self, threshold: Option<Duration>) {
+        self.local.slow_poll.set(threshold);
+        self.update_timing();
+    }
+
+    /// Records every poll's duration in `ExecutorMetrics::poll_time_histogram` (one clock read
+    /// per poll; off by default).
+    pub fn set_poll_time_histogram(&self, enabled: bool) {
+        self.local.histogram_on.set(enabled);
+        self.update_timing();
+    }
+
+    fn update_timing(&self) {
+        let l = &self.local;
+        l.timing.set(l.histogram_on.get() || l.slow_poll.get().is_some());
+    }
+
+    /// The executor's counters.
+    ///
+    /// ```
+    /// # use strand_executor::{Executor, ExecutorConfig};
+    /// # let exec = Executor::new(ExecutorConfig::default(), std::sync::Arc::new(|| {}));
+    /// exec.spawn(async {});
+    /// assert_eq!(exec.metrics().tasks_alive, 1);
+    /// while exec.tick(64) {}
+    /// let m = exec.metrics();
+    /// assert_eq!((m.tasks_spawned, m.tasks_alive, m.polls), (1, 0, 1));
+    /// ```
+    pub fn metrics(&self) -> ExecutorMetrics {
+        let mut m = ExecutorMetrics::default();
+        self.local.counters.fill(&mut m);
+        m.tasks_alive = self.local.owned.borrow().len();
+        let pool = self.local.shared.pool.stats();
+        m.blocking_threads = pool.threads;
+        m.blocking_idle_threads = pool.idle;
+        m.blocking_queue_depth = pool.queued;
+        m.blocking_in_flight = pool.in_flight;
+        m
+    }
+
+    /// One entry per live task: id, name, spawn location, state, polls, last poll.
+    ///
+    /// ```
+    /// # use strand_executor::{task, Executor, ExecutorConfig, metrics::TaskState};
+    /// # let exec = Executor::new(ExecutorConfig::default(), std::sync::Arc::new(|| {}));
+    /// let handle = task::Builder::new().name("worker").spawn_on(std::future::pending::<()>(), &exec).unwrap();
+    /// while exec.tick(64) {}
+    /// let tasks = exec.snapshot();
+    /// assert_eq!(tasks.len(), 1);
+    /// assert_eq!(tasks[0].id, handle.id());
+    /// assert_eq!(tasks[0].name.as_deref(), Some("worker"));
+    /// assert_eq!(tasks[0].state, TaskState::Idle);
+    /// assert_eq!(tasks[0].polls, 1);
+    /// assert_eq!(tasks[0].location.file(), file!());
+    /// ```
+    pub fn snapshot(&self) -> Vec<TaskSnapshot> {
+        let owned = self.local.owned.borrow();
+        owned
+            .iter()
+            .map(|(_, e)| {
+                let state = e.task.state();
+                TaskSnapshot {
+                    id: e.task.id(),
+                    name: e.name.as_deref().map(str::to_owned),
+                    location: e.location,
+                    state: if state.has(RUNNING) {
+                        TaskState::Running
+                    } else if state.has(SCHEDULED) {
+                        TaskState::Scheduled
+                    } else {
+                        TaskState::Idle
+                    },
+                    polls: e.polls,
+                    last_poll: e.last_poll,
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for Executor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executor")
+            .field("tasks_alive", &self.local.owned.borrow().len())
+            .field("closed", &self.local.closed.get())
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Spawns `Send` futures onto an executor from any thread.
+///
+/// ```
+/// use strand_executor::{Executor, ExecutorConfig};
+/// use std::sync::Arc;
+///
+/// let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| {}));
+/// let spawner = exec.spawner();
+/// let handle = std::thread::spawn(move || spawner.spawn(async { 7 })).join().unwrap();
+/// while exec.tick(64) {}
+/// assert_eq!(futures_lite::future::block_on(handle).unwrap(), 7);
+/// ```
+#[derive(Clone)]
+pub struct Spawner {
+    shared: Arc<Shared>,
+}
+
+impl Spawner {
+    /// Spawns `future` on the executor. From the executor's own thread (entered) this is a
+    /// plain local spawn; from elsewhere it goes through the remote queue and wakes the
+    /// runtime. Once the executor is closed the future is dropped here and the handle
+    /// resolves to `Err(cancelled)`.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let location = Location::caller();
+        if let Some(local) = current_local() {
+            if Arc::ptr_eq(&local.shared, &self.shared) {
+                return local.spawn(future, None, location);
+            }
+        }
+        let id = Id::next();
+        if self.shared.closed.load(Acquire) {
+            return JoinHandle::new(raw::new_cancelled(future, id));
+        }
+        let (spawn, join) = raw::new_remote_task(future, id, &self.shared);
+        let meta = Meta::new(spawn.id(), None, location);
+        // Refused when closed meanwhile: dropping the entry cancels the task right here.
+        drop(self.shared.push_remote(Remote::Spawn(spawn, meta)));
+        JoinHandle::new(join)
+    }
+
+    /// Runs `f` on the executor's blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.shared.pool.spawn(f, None)
+    }
+
+    /// True once the executor shut down (spawns then resolve to `Err(cancelled)`).
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.load(Acquire)
+    }
+}
+
+impl fmt::Debug for Spawner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spawner")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Spawns on the current executor (for `task::spawn` and friends).
+#[track_caller]
+pub(crate) fn spawn_current<F>(future: F, name: Option<&str>) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    match current_local() {
+        Some(local) => local.spawn(future, name, Location::caller()),
+        None => panic!(
+            "`strand::spawn` called outside of a strand runtime: spawn from code that runs on \
+             a runtime, i.e. inside `#[strand::main]`, `#[strand::test]` or `Runtime::block_on`"
+        ),
+    }
+}
+
+/// The blocking pool of the current executor, or of the blocking thread we are on.
+pub(crate) fn current_pool() -> Option<Arc<Pool>> {
+    with_current(|local| Arc::clone(&local.shared.pool)).or_else(Pool::current_worker_pool)
+}
