@@ -107,10 +107,7 @@ impl Pool {
 
     /// The pool of the blocking thread we are on, if any.
     pub(crate) fn current_worker_pool() -> Option<Arc<Pool>> {
-        WORKER_OF
-            .try_with(|w| w.borrow().clone())
-            .ok()
-            .flatten()
+        WORKER_OF.try_with(|w| w.borrow().clone()).ok().flatten()
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -282,6 +279,9 @@ fn run_job(job: Job) {
     #[cfg(feature = "tracing")]
     let _enter = job.span.enter();
     #[cfg(feature = "tracing")]
-    tracing::trace!(target: "strand::task", task.id = job.runnable.id().as_u64(), "poll");
+    {
+        let id = job.runnable.id().as_u64();
+        tracing::trace!(target: "strand::task", { task.id = id }, "poll");
+    }
     job.runnable.run();
 }

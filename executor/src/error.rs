@@ -137,7 +137,10 @@ mod tests {
         assert_eq!(format!("{c:?}"), format!("JoinError::Cancelled({id:?})"));
         let p = JoinError::panic(id, Box::new("boom"));
         assert!(p.is_panic() && !p.is_cancelled());
-        assert_eq!(p.to_string(), format!("task {id} panicked with message \"boom\""));
+        assert_eq!(
+            p.to_string(),
+            format!("task {id} panicked with message \"boom\"")
+        );
         let p = JoinError::panic(id, Box::new(String::from("owned")));
         assert!(format!("{p:?}").contains("owned"));
         let p = JoinError::panic(id, Box::new(7u8));

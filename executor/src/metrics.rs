@@ -162,7 +162,10 @@ mod tests {
         assert_eq!(poll_time_bucket(Duration::from_micros(1)), 1);
         assert_eq!(poll_time_bucket(Duration::from_micros(3)), 2);
         assert_eq!(poll_time_bucket(Duration::from_micros(4)), 3);
-        assert_eq!(poll_time_bucket(Duration::from_secs(60)), POLL_TIME_BUCKETS - 1);
+        assert_eq!(
+            poll_time_bucket(Duration::from_secs(60)),
+            POLL_TIME_BUCKETS - 1
+        );
         for i in 0..POLL_TIME_BUCKETS {
             let r = poll_time_bucket_range(i);
             assert_eq!(poll_time_bucket(r.start), i);

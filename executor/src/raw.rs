@@ -244,6 +244,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
         // `Send` closure): nobody else touches the stage until we clear it. The future lives
         // in the never-moving allocation, so pinning it is sound.
         match unsafe { &mut *stage } {
+            // SAFETY: see above: pinned in place, exclusively ours while RUNNING.
             Stage::Running(future) => unsafe { Pin::new_unchecked(future) }.poll(&mut cx),
             _ => unreachable!("a task without a future was polled"),
         }
@@ -315,7 +316,11 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>, refs: usize) {
 /// # Safety
 /// The caller set `RUNNING`, already dropped the future (stage `Consumed`) and owns `refs`
 /// references, which this releases.
-unsafe fn complete<F: Future>(ptr: NonNull<Header>, output: Result<F::Output, JoinError>, refs: usize) {
+unsafe fn complete<F: Future>(
+    ptr: NonNull<Header>,
+    output: Result<F::Output, JoinError>,
+    refs: usize,
+) {
     // SAFETY: the caller's references keep the task alive.
     let cell = unsafe { cell::<F>(ptr) };
     let header = &cell.header;
@@ -773,7 +778,12 @@ pub(crate) fn new_task<F>(
 where
     F: Future + 'static,
 {
-    let ptr = allocate(Stage::Running(future), id, Some(shared), State::new_scheduled(2));
+    let ptr = allocate(
+        Stage::Running(future),
+        id,
+        Some(shared),
+        State::new_scheduled(2),
+    );
     // SAFETY: freshly allocated, we hold both references.
     unsafe { header(ptr) }.owned_key.store(owned_key, Relaxed);
     (
@@ -788,12 +798,21 @@ where
 
 /// A `Send` task spawned from any thread; the executor adopts it when it drains its remote
 /// queue, or it is cancelled (its future dropped) wherever the `RemoteSpawn` is dropped.
-pub(crate) fn new_remote_task<F>(future: F, id: Id, shared: &Arc<Shared>) -> (RemoteSpawn, JoinRef<F::Output>)
+pub(crate) fn new_remote_task<F>(
+    future: F,
+    id: Id,
+    shared: &Arc<Shared>,
+) -> (RemoteSpawn, JoinRef<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let ptr = allocate(Stage::Running(future), id, Some(shared), State::new_scheduled(2));
+    let ptr = allocate(
+        Stage::Running(future),
+        id,
+        Some(shared),
+        State::new_scheduled(2),
+    );
     (
         RemoteSpawn { ptr },
         JoinRef {
@@ -813,7 +832,12 @@ where
         Ok(()) => JoinError::cancelled(id),
         Err(payload) => JoinError::panic(id, payload),
     };
-    let ptr = allocate::<F>(Stage::Finished(Err(output)), id, None, State::new_complete());
+    let ptr = allocate::<F>(
+        Stage::Finished(Err(output)),
+        id,
+        None,
+        State::new_complete(),
+    );
     JoinRef {
         ptr,
         _output: PhantomData,
@@ -855,7 +879,9 @@ impl RemoteSpawn {
     pub(crate) fn adopt(self, owned_key: usize) -> (TaskRef, OwnedTask) {
         let this = ManuallyDrop::new(self);
         // SAFETY: we own two references.
-        unsafe { header(this.ptr) }.owned_key.store(owned_key, Relaxed);
+        unsafe { header(this.ptr) }
+            .owned_key
+            .store(owned_key, Relaxed);
         (TaskRef { ptr: this.ptr }, OwnedTask { ptr: this.ptr })
     }
 }
@@ -924,7 +950,11 @@ mod tests {
 
     #[test]
     fn header_is_small() {
-        assert!(mem::size_of::<Header>() <= 64, "{}", mem::size_of::<Header>());
+        assert!(
+            mem::size_of::<Header>() <= 64,
+            "{}",
+            mem::size_of::<Header>()
+        );
     }
 
     #[test]

@@ -164,7 +164,8 @@ impl Meta {
                     loc.line = location.line(),
                     loc.col = location.column(),
                 );
-                tracing::trace!(parent: &span, target: "strand::task", task.id = id.as_u64(), "spawn");
+                let task_id = id.as_u64();
+                tracing::trace!(target: "strand::task", parent: &span, { task.id = task_id }, "spawn");
                 span
             },
         }
@@ -300,7 +301,12 @@ impl Local {
         true
     }
 
-    fn spawn<F>(&self, future: F, meta: Option<&str>, location: &'static Location<'static>) -> JoinHandle<F::Output>
+    fn spawn<F>(
+        &self,
+        future: F,
+        meta: Option<&str>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
     {
@@ -403,7 +409,10 @@ impl Local {
         #[cfg(feature = "tracing")]
         let _enter = span.as_ref().map(|s| s.enter());
         #[cfg(feature = "tracing")]
-        tracing::trace!(target: "strand::task", task.id = task.id().as_u64(), "poll");
+        {
+            let task_id = task.id().as_u64();
+            tracing::trace!(target: "strand::task", { task.id = task_id }, "poll");
+        }
         let start = self.timing.get().then(Instant::now);
         let outcome = task.run(self);
         drop(guard);
@@ -448,14 +457,19 @@ impl Local {
                 bump(&self.counters.slow_polls);
                 #[cfg(feature = "tracing")]
                 if let Some(e) = self.owned.borrow().get(key) {
+                    let (task_id, name) = (e.task.id().as_u64(), e.name.as_deref().unwrap_or(""));
+                    let (file, line, col) =
+                        (e.location.file(), e.location.line(), e.location.column());
                     tracing::warn!(
                         target: "strand::task",
-                        task.id = e.task.id().as_u64(),
-                        task.name = e.name.as_deref().unwrap_or(""),
-                        loc.file = e.location.file(),
-                        loc.line = e.location.line(),
-                        loc.col = e.location.column(),
-                        poll_time = ?took,
+                        {
+                            task.id = task_id,
+                            task.name = name,
+                            loc.file = file,
+                            loc.line = line,
+                            loc.col = col,
+                            poll_time = ?took,
+                        },
                         "slow poll"
                     );
                 }
@@ -477,6 +491,8 @@ impl Local {
             (mem::take(&mut q.entries), q.unpark.take())
         };
         drop(unpark);
+        // First, so that a `spawn_blocking` from a dropped future is refused too.
+        self.shared.pool.shutdown();
         // Queue entries only hold references; dropping them runs no task code. Unadopted
         // remote spawns are cancelled here (their futures are `Send`).
         drop(mem::take(&mut *self.queue.borrow_mut()));
@@ -500,7 +516,6 @@ impl Local {
         }
         drop(mem::take(&mut *self.queue.borrow_mut()));
         drop(mem::take(&mut *self.deferred.borrow_mut()));
-        self.shared.pool.shutdown();
     }
 }
 
@@ -574,7 +589,10 @@ impl Executor {
             }),
             pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            pool: Arc::new(Pool::new(config.max_blocking_threads, config.thread_keep_alive)),
+            pool: Arc::new(Pool::new(
+                config.max_blocking_threads,
+                config.thread_keep_alive,
+            )),
         });
         Executor {
             local: Rc::new(Local {
@@ -712,7 +730,8 @@ impl Executor {
 
     fn update_timing(&self) {
         let l = &self.local;
-        l.timing.set(l.histogram_on.get() || l.slow_poll.get().is_some());
+        l.timing
+            .set(l.histogram_on.get() || l.slow_poll.get().is_some());
     }
 
     /// The executor's counters.

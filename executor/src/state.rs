@@ -154,7 +154,7 @@ fn abort_on_overflow(refs: usize) {
 impl State {
     /// A fresh task: `SCHEDULED | HANDLE` plus `refs` references (queue entry, registry).
     pub(crate) fn new_scheduled(refs: usize) -> State {
-        State(AtomicUsize::new(SCHEDULED | HANDLE | refs * REF_ONE))
+        State(AtomicUsize::new(SCHEDULED | HANDLE | (refs * REF_ONE)))
     }
 
     /// A task that is complete before it ever ran (spawned into a closed executor).
@@ -452,7 +452,11 @@ mod tests {
         assert!(!c.notify && !c.drop_output && !c.kept_ref && !c.dealloc);
         let now = s.load();
         assert!(now.has(COMPLETE | HANDLE) && now.refs() == 0);
-        assert_eq!(s.wake_by_ref(), WakeAction::None, "a finished task is never rescheduled");
+        assert_eq!(
+            s.wake_by_ref(),
+            WakeAction::None,
+            "a finished task is never rescheduled"
+        );
         assert!(s.drop_handle_complete(false));
     }
 
