@@ -61,8 +61,8 @@ where
 ///
 /// let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| {}));
 /// let _guard = exec.enter();
-/// let handle = task::spawn_blocking(|| std::fs::metadata("/").is_ok());
-/// assert!(futures_lite::future::block_on(handle).unwrap());
+/// let handle = task::spawn_blocking(|| (1..=10).product::<u64>()); // pretend it blocks
+/// assert_eq!(futures_lite::future::block_on(handle).unwrap(), 3_628_800);
 /// ```
 #[track_caller]
 pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>

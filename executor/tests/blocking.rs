@@ -39,7 +39,6 @@ fn cap_holds_under_many_jobs_and_the_runtime_stays_responsive() {
         })
         .collect();
     assert!(exec.metrics().blocking_threads <= cap);
-    assert!(exec.blocking_in_flight() > 0);
     // While the pool is saturated, tasks on the runtime thread keep running.
     let quick = task::spawn(async { 1 });
     drain(&exec);
