@@ -26,12 +26,20 @@
 //!   while the runtime is still entered.
 //!
 //! Thread-per-core services run one [`Runtime`] per thread; strand keeps no process-wide state.
+//!
+//! **New here? Read the [`guide`]**: getting started, tasks, I/O, time, sync, blocking work,
+//! hyper, which operations are cancel-safe and which types are `Send`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod guide;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod net;
 pub mod runtime;
+#[cfg(unix)]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

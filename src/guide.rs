@@ -1,0 +1,1 @@
+//! The strand guide (being written).
