@@ -287,7 +287,10 @@ mod tests {
         assert_eq!(done(("::1", 443).to_resolve()), vec![v6]);
         assert_eq!(done((Ipv4Addr::LOCALHOST, 80).to_resolve()), vec![v4]);
         assert_eq!(done(v4.to_resolve()), vec![v4]);
-        assert_eq!(done((&v4).to_resolve()), vec![v4]);
+        assert_eq!(
+            done(<&SocketAddr as ToSocketAddrsPriv>::to_resolve(&&v4)),
+            vec![v4]
+        );
         assert_eq!(done([v4, v6].to_resolve()), vec![v4, v6]);
         assert_eq!(done(String::from("127.0.0.1:80").to_resolve()), vec![v4]);
     }
