@@ -45,6 +45,7 @@ thread_local! {
 }
 
 /// Replaces the thread's budget, returning the previous one.
+#[inline]
 pub(crate) fn set(budget: Budget) -> Budget {
     BUDGET
         .try_with(|b| b.replace(budget))
@@ -55,6 +56,7 @@ pub(crate) fn set(budget: Budget) -> Budget {
 struct ResetGuard(Budget);
 
 impl Drop for ResetGuard {
+    #[inline]
     fn drop(&mut self) {
         set(self.0);
     }
@@ -71,6 +73,7 @@ pub struct RestoreOnPending(Cell<bool>);
 
 impl RestoreOnPending {
     /// The operation did its work: keep the unit spent.
+    #[inline]
     pub fn made_progress(&self) {
         self.0.set(false);
     }
@@ -94,6 +97,7 @@ impl Drop for RestoreOnPending {
 /// `cx`'s waker to be woken at the next executor tick (the task is rescheduled, behind every
 /// other ready task and after a reactor turn). Counted in the executor's
 /// `budget_forced_yields` metric.
+#[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<RestoreOnPending> {
     let spent = BUDGET.try_with(|b| match b.get() {
         Budget(None) => Some(false),

@@ -32,6 +32,7 @@ thread_local! {
 }
 
 impl Id {
+    #[inline]
     pub(crate) fn next() -> Id {
         let next = RANGE
             .try_with(|range| {
@@ -48,6 +49,7 @@ impl Id {
     }
 
     /// The id as a number (as shown by `Display` and recorded in tracing spans).
+    #[inline]
     pub fn as_u64(&self) -> u64 {
         self.0.get()
     }

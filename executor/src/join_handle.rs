@@ -47,6 +47,7 @@ pub struct JoinHandle<T> {
 impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
+    #[inline]
     pub(crate) fn new(raw: JoinRef<T>) -> JoinHandle<T> {
         JoinHandle { raw }
     }

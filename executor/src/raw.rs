@@ -170,6 +170,7 @@ fn allocate<F: Future>(
 
 /// # Safety
 /// `ptr` points to a live task (the caller holds a reference or the `HANDLE` bit).
+#[inline]
 unsafe fn header<'a>(ptr: NonNull<Header>) -> &'a Header {
     // SAFETY: the caller guarantees the allocation is live; every field of `Header` is
     // either immutable, atomic or an `UnsafeCell`, so a shared reference is always fine.
@@ -291,6 +292,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
 }
 
 /// References released at completion: the queue entry, plus the registry's for executor tasks.
+#[inline]
 fn release_count(header: &Header) -> usize {
     if header.scheduler.is_some() {
         2
@@ -418,6 +420,7 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
 ///
 /// # Safety
 /// The caller owns one reference to a live task and gives it up.
+#[inline]
 pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
     // SAFETY: our reference keeps the task alive until the decrement.
     let header = unsafe { header(ptr) };
@@ -440,6 +443,7 @@ pub(crate) unsafe fn dealloc_unreachable(ptr: NonNull<Header>) {
 
 /// Pushes a queue entry to the task's executor (local queue when on its thread and entered,
 /// else the remote queue), or drops it for tasks without an executor.
+#[inline]
 pub(crate) fn schedule(task: TaskRef) {
     if task.header().scheduler.is_some() {
         crate::scheduler::schedule(task);
@@ -447,6 +451,7 @@ pub(crate) fn schedule(task: TaskRef) {
 }
 
 /// Requests cancellation: the owning executor drops the future on its own thread.
+#[inline]
 fn abort_task(ptr: NonNull<Header>) {
     // SAFETY: callers hold a reference or the HANDLE bit.
     let header = unsafe { header(ptr) };
@@ -476,28 +481,34 @@ unsafe impl Send for TaskRef {}
 impl TaskRef {
     /// # Safety
     /// The caller transfers one reference it owns to the new `TaskRef`.
+    #[inline]
     pub(crate) unsafe fn from_raw(ptr: NonNull<Header>) -> TaskRef {
         TaskRef { ptr }
     }
 
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: our reference keeps the task alive.
         unsafe { header(self.ptr) }
     }
 
+    #[inline]
     pub(crate) fn ptr(&self) -> NonNull<Header> {
         self.ptr
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> Id {
         self.header().id
     }
 
+    #[inline]
     pub(crate) fn owned_key(&self) -> usize {
         self.header().owned_key.load(Relaxed)
     }
 
     /// The executor this task belongs to, as an address to compare (never dereferenced).
+    #[inline]
     pub(crate) fn scheduler_ptr(&self) -> *const Shared {
         self.header()
             .scheduler
@@ -505,6 +516,7 @@ impl TaskRef {
     }
 
     /// A new strong reference to the task's executor state.
+    #[inline]
     pub(crate) fn scheduler_arc(&self) -> Option<Arc<Shared>> {
         self.header().scheduler.map(|p| {
             let raw = p.as_ptr().cast_const();
@@ -521,6 +533,7 @@ impl TaskRef {
     ///
     /// Panics if the task belongs to another executor: that check is what makes polling a
     /// `!Send` future here sound, since `Local` never leaves its thread.
+    #[inline]
     pub(crate) fn run(self, local: &Local) -> RunOutcome {
         assert!(
             self.scheduler_ptr() == Arc::as_ptr(&local.shared),
@@ -535,6 +548,7 @@ impl TaskRef {
 }
 
 impl Drop for TaskRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: we own one reference.
         unsafe { drop_ref(self.ptr) }
@@ -551,20 +565,24 @@ pub(crate) struct OwnedTask {
 }
 
 impl OwnedTask {
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the registry reference keeps the task alive until completion, and entries
         // are removed from the registry when their task completes.
         unsafe { header(self.ptr) }
     }
 
+    #[inline]
     pub(crate) fn ptr(&self) -> NonNull<Header> {
         self.ptr
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> Id {
         self.header().id
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> Snapshot {
         self.header().state.load()
     }
@@ -605,29 +623,35 @@ unsafe impl<T: Send> Send for JoinRef<T> {}
 unsafe impl<T: Send> Sync for JoinRef<T> {}
 
 impl<T> JoinRef<T> {
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the HANDLE bit keeps the task alive.
         unsafe { header(self.ptr) }
     }
 
+    #[inline]
     pub(crate) fn id(&self) -> Id {
         self.header().id
     }
 
+    #[inline]
     pub(crate) fn is_finished(&self) -> bool {
         self.header().state.load().has(COMPLETE)
     }
 
+    #[inline]
     pub(crate) fn abort(&self) {
         abort_task(self.ptr);
     }
 
+    #[inline]
     pub(crate) fn abort_ref(&self) -> AbortRef {
         self.header().state.ref_inc();
         AbortRef { ptr: self.ptr }
     }
 
     /// Takes the output once complete; otherwise registers `waker` (the last one wins).
+    #[inline]
     pub(crate) fn poll_join(&mut self, waker: &Waker) -> Poll<Result<T, JoinError>> {
         let header = self.header();
         if !header.state.load().has(COMPLETE) && self.register(waker) == Register::Registered {
@@ -641,6 +665,7 @@ impl<T> JoinRef<T> {
     }
 
     // Only called from `poll_join(&mut self)`: the handle is exclusive.
+    #[inline]
     fn register(&self, waker: &Waker) -> Register {
         let header = self.header();
         if header.state.register_lock() == Register::Complete {
@@ -736,16 +761,20 @@ unsafe impl Send for AbortRef {}
 unsafe impl Sync for AbortRef {}
 
 impl AbortRef {
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: our reference keeps the task alive.
         unsafe { header(self.ptr) }
     }
+    #[inline]
     pub(crate) fn id(&self) -> Id {
         self.header().id
     }
+    #[inline]
     pub(crate) fn is_finished(&self) -> bool {
         self.header().state.load().has(COMPLETE)
     }
+    #[inline]
     pub(crate) fn abort(&self) {
         abort_task(self.ptr);
     }
@@ -870,6 +899,7 @@ pub(crate) struct RemoteSpawn {
 unsafe impl Send for RemoteSpawn {}
 
 impl RemoteSpawn {
+    #[inline]
     pub(crate) fn id(&self) -> Id {
         // SAFETY: we own two references.
         unsafe { header(self.ptr) }.id
@@ -914,12 +944,14 @@ unsafe impl Send for BlockingRunnable {}
 
 impl BlockingRunnable {
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    #[inline]
     pub(crate) fn id(&self) -> Id {
         // SAFETY: we own one reference.
         unsafe { header(self.ptr) }.id
     }
 
     /// Runs the job on this (pool) thread; a panic becomes the handle's `Err(panic)`.
+    #[inline]
     pub(crate) fn run(self) {
         let this = ManuallyDrop::new(self);
         // SAFETY: we own one reference.

@@ -55,12 +55,15 @@ thread_local! {
 }
 
 /// The executor entered on this thread, if any.
+#[inline]
 pub(crate) fn current_local() -> Option<Rc<Local>> {
     CURRENT
         .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
         .ok()
         .flatten()
 }
+
+#[inline]
 
 fn with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
     CURRENT
@@ -79,6 +82,7 @@ pub(crate) fn current_task_id() -> Option<Id> {
 /// Queues a task: on its executor's local queue when that executor is entered on this thread,
 /// else through its remote queue (plus `unpark`). Refused (the entry dropped) once the
 /// executor is closed.
+#[inline]
 pub(crate) fn schedule(task: TaskRef) {
     let mut slot = Some(task);
     let _ = CURRENT.try_with(|c| {
@@ -273,9 +277,12 @@ impl Drop for TurnGuard<'_> {
 
 impl Local {
     /// Called by the raw poll epilogue: did the task ask to be requeued behind the others?
+    #[inline]
     pub(crate) fn take_yield_request(&self) -> bool {
         self.yield_requested.replace(false)
     }
+
+    #[inline]
 
     fn push_local(&self, task: TaskRef) {
         if self.closed.get() {
@@ -369,6 +376,8 @@ impl Local {
         }
         *self.spare_deferred.borrow_mut() = batch;
     }
+
+    #[inline]
 
     fn has_ready(&self) -> bool {
         !self.queue.borrow().is_empty()

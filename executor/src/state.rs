@@ -43,13 +43,16 @@ const REF_LIMIT: usize = (usize::MAX >> REF_SHIFT) / 2;
 pub(crate) struct Snapshot(pub(crate) usize);
 
 impl Snapshot {
+    #[inline]
     pub(crate) fn refs(self) -> usize {
         self.0 >> REF_SHIFT
     }
+    #[inline]
     pub(crate) fn has(self, bits: usize) -> bool {
         self.0 & bits != 0
     }
     /// Refcount 0 and no `JoinHandle`: nobody can reach the task any more.
+    #[inline]
     pub(crate) fn is_unreachable(self) -> bool {
         self.refs() == 0 && !self.has(HANDLE)
     }
@@ -143,6 +146,7 @@ pub(crate) enum Register {
 /// The atomic state word of one task.
 pub(crate) struct State(AtomicUsize);
 
+#[inline]
 fn abort_on_overflow(refs: usize) {
     if refs > REF_LIMIT {
         // Same policy as `Arc`: a refcount this large means leaked wakers; continuing could
@@ -153,20 +157,24 @@ fn abort_on_overflow(refs: usize) {
 
 impl State {
     /// A fresh task: `SCHEDULED | HANDLE` plus `refs` references (queue entry, registry).
+    #[inline]
     pub(crate) fn new_scheduled(refs: usize) -> State {
         State(AtomicUsize::new(SCHEDULED | HANDLE | (refs * REF_ONE)))
     }
 
     /// A task that is complete before it ever ran (spawned into a closed executor).
+    #[inline]
     pub(crate) fn new_complete() -> State {
         State(AtomicUsize::new(COMPLETE | HANDLE))
     }
 
+    #[inline]
     pub(crate) fn load(&self) -> Snapshot {
         Snapshot(self.0.load(Acquire))
     }
 
     /// Runs `f` in a CAS loop; `f` returns `None` to stop without writing.
+    #[inline]
     fn update(&self, mut f: impl FnMut(Snapshot) -> Option<usize>) -> Result<Snapshot, Snapshot> {
         let mut cur = self.0.load(Acquire);
         loop {
@@ -180,12 +188,14 @@ impl State {
         }
     }
 
+    #[inline]
     pub(crate) fn ref_inc(&self) {
         let prev = Snapshot(self.0.fetch_add(REF_ONE, AcqRel));
         abort_on_overflow(prev.refs());
     }
 
     /// Releases one reference; true when the caller must free the task.
+    #[inline]
     pub(crate) fn ref_dec(&self) -> bool {
         let prev = Snapshot(self.0.fetch_sub(REF_ONE, AcqRel));
         debug_assert!(prev.refs() >= 1, "task refcount underflow: {prev:?}");
@@ -193,6 +203,7 @@ impl State {
     }
 
     /// Executor thread, owning a queue entry: `SCHEDULED -> RUNNING`.
+    #[inline]
     pub(crate) fn transition_to_running(&self) -> ToRunning {
         match self.update(|s| {
             if s.has(COMPLETE) {
@@ -209,6 +220,7 @@ impl State {
 
     /// Executor thread, after a `Pending` poll. `yielded`: the task asked to be requeued
     /// (`yield_now`), as if it had woken itself.
+    #[inline]
     pub(crate) fn transition_to_idle(&self, yielded: bool) -> ToIdle {
         match self.update(|s| {
             debug_assert!(s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
@@ -231,6 +243,7 @@ impl State {
     /// clears `RUNNING | SCHEDULED` and releases `refs` references, keeping one when there is
     /// still work that needs the allocation (waking the awaiter, dropping an output whose
     /// handle went away meanwhile). `stored_output`: the output was written to the stage.
+    #[inline]
     pub(crate) fn transition_to_complete(&self, refs: usize, stored_output: bool) -> Completion {
         let mut completion = Completion {
             notify: false,
@@ -257,6 +270,7 @@ impl State {
 
     /// Releases the reference kept by [`State::transition_to_complete`], clearing `AWAITER`
     /// when the waker was taken. True when the caller must free the task.
+    #[inline]
     pub(crate) fn release_after_complete(&self, took_awaiter: bool) -> bool {
         let clear = if took_awaiter { AWAITER } else { 0 };
         let prev = self
@@ -267,6 +281,7 @@ impl State {
     }
 
     /// Any thread, waker borrowed (the caller holds a reference).
+    #[inline]
     pub(crate) fn wake_by_ref(&self) -> WakeAction {
         match self.update(|s| {
             if s.has(COMPLETE | CLOSED | SCHEDULED) {
@@ -284,6 +299,7 @@ impl State {
     }
 
     /// Any thread, waker consumed: its reference becomes the queue entry's, or is released.
+    #[inline]
     pub(crate) fn wake_by_val(&self) -> WakeAction {
         let prev = self
             .update(|s| {
@@ -307,6 +323,7 @@ impl State {
 
     /// Any thread, holding a reference: request cancellation. `Schedule` means a queue entry
     /// (with a fresh reference) must be pushed so the executor thread drops the future.
+    #[inline]
     pub(crate) fn abort(&self) -> WakeAction {
         match self.update(|s| {
             if s.has(COMPLETE | CLOSED) {
@@ -326,6 +343,7 @@ impl State {
     }
 
     /// Executor thread at shutdown, holding the registry reference.
+    #[inline]
     pub(crate) fn claim_for_shutdown(&self) -> Claim {
         match self.update(|s| {
             if s.has(COMPLETE) {
@@ -341,6 +359,7 @@ impl State {
     }
 
     /// Blocking worker at pool shutdown, owning the queue entry of a job that never started.
+    #[inline]
     pub(crate) fn claim_unstarted(&self) -> bool {
         self.update(|s| {
             if s.has(COMPLETE | RUNNING) {
@@ -353,6 +372,7 @@ impl State {
     }
 
     /// `JoinHandle`, before writing the awaiter slot: take `LOCKED` unless already complete.
+    #[inline]
     pub(crate) fn register_lock(&self) -> Register {
         match self.update(|s| {
             if s.has(COMPLETE) {
@@ -370,6 +390,7 @@ impl State {
     /// `JoinHandle`, after writing the slot: publish `AWAITER` and drop `LOCKED`, unless the
     /// task completed meanwhile (then the completion skipped the slot: the handle still holds
     /// `LOCKED`, must empty the slot itself and call [`State::unlock_after_complete`]).
+    #[inline]
     pub(crate) fn register_unlock(&self) -> Register {
         match self.update(|s| {
             debug_assert!(s.has(LOCKED), "{s:?}");
@@ -385,12 +406,14 @@ impl State {
     }
 
     /// `JoinHandle` holding `LOCKED` after completion: clear `LOCKED | AWAITER`.
+    #[inline]
     pub(crate) fn unlock_after_complete(&self) {
         self.0.fetch_and(!(LOCKED | AWAITER), AcqRel);
     }
 
     /// `JoinHandle` drop before completion, without an awaiter to clean up: clear `HANDLE`.
     /// `Err(current)` when the state changed (completed or an awaiter appeared).
+    #[inline]
     pub(crate) fn drop_handle_if_idle(&self, expected: Snapshot) -> Result<(), Snapshot> {
         debug_assert!(!expected.has(COMPLETE | AWAITER | LOCKED));
         self.0
@@ -401,6 +424,7 @@ impl State {
 
     /// `JoinHandle` drop, the awaiter slot emptied while holding `LOCKED` and the task not
     /// complete: clear `HANDLE | LOCKED | AWAITER`. `Err` when it completed meanwhile.
+    #[inline]
     pub(crate) fn drop_handle_unlock(&self) -> Result<(), ()> {
         self.update(|s| {
             if s.has(COMPLETE) {
@@ -415,6 +439,7 @@ impl State {
 
     /// `JoinHandle` drop after completion (output already dropped): clear `HANDLE` (and a
     /// `LOCKED`/`AWAITER` the handle itself held). True when the caller must free the task.
+    #[inline]
     pub(crate) fn drop_handle_complete(&self, held_lock: bool) -> bool {
         let clear = if held_lock {
             HANDLE | LOCKED | AWAITER

@@ -22,18 +22,22 @@ static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, dr
 
 /// The raw waker of `ptr`'s task, *without* a reference of its own: the caller either wraps
 /// it in `ManuallyDrop` (borrowed waker) or has already added the reference it stands for.
+#[inline]
 pub(crate) fn raw_waker(ptr: NonNull<Header>) -> RawWaker {
     RawWaker::new(ptr.as_ptr().cast_const().cast(), &VTABLE)
 }
 
 /// True when `waker` is (recognisably) the waker of the task at `ptr`. Best effort, used only
 /// to take a faster path: a false negative falls back to a general one.
+#[inline]
 pub(crate) fn is_task_waker(waker: &Waker, ptr: NonNull<Header>) -> bool {
     // SAFETY: the waker is only compared (`will_wake` looks at the data and vtable pointers)
     // and never used nor dropped, so no reference is needed.
     let ours = std::mem::ManuallyDrop::new(unsafe { Waker::from_raw(raw_waker(ptr)) });
     waker.will_wake(&ours)
 }
+
+#[inline]
 
 fn header_ptr(data: *const ()) -> NonNull<Header> {
     // SAFETY: every `RawWaker` with our vtable was built by `raw_waker` from a `NonNull`.
@@ -42,6 +46,7 @@ fn header_ptr(data: *const ()) -> NonNull<Header> {
 
 /// # Safety
 /// `header` must be alive for the returned lifetime.
+#[inline]
 unsafe fn header<'a>(data: *const ()) -> &'a Header {
     // SAFETY: the caller's waker holds a reference, so the task is alive.
     unsafe { header_ptr(data).as_ref() }
