@@ -64,7 +64,6 @@ pub(crate) fn current_local() -> Option<Rc<Local>> {
 }
 
 #[inline]
-
 fn with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| match c.try_borrow() {
@@ -283,7 +282,6 @@ impl Local {
     }
 
     #[inline]
-
     fn push_local(&self, task: TaskRef) {
         if self.closed.get() {
             drop(task);
@@ -378,7 +376,6 @@ impl Local {
     }
 
     #[inline]
-
     fn has_ready(&self) -> bool {
         !self.queue.borrow().is_empty()
             || !self.deferred.borrow().is_empty()

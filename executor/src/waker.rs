@@ -38,7 +38,6 @@ pub(crate) fn is_task_waker(waker: &Waker, ptr: NonNull<Header>) -> bool {
 }
 
 #[inline]
-
 fn header_ptr(data: *const ()) -> NonNull<Header> {
     // SAFETY: every `RawWaker` with our vtable was built by `raw_waker` from a `NonNull`.
     unsafe { NonNull::new_unchecked(data.cast_mut().cast::<Header>()) }
