@@ -82,7 +82,7 @@ pub fn run_until(exec: &Executor, parker: &Parker, mut done: impl FnMut() -> boo
             "timed out waiting for the executor"
         );
         if !exec.has_ready() {
-            parker.park_timeout(Duration::from_millis(50));
+            parker.park_timeout(Duration::from_millis(2));
         }
     }
 }
