@@ -11,7 +11,7 @@
 //! - [`Executor`] spawns onto the current strand runtime with [`spawn`](crate::spawn): no
 //!   `Send` bound, so services, bodies and futures that hold `Rc`s or strand's
 //!   [`sync`](crate::sync) types work with HTTP/2 too;
-//! - [`Timer`] implements hyper's timers with [`time::Sleep`](crate::time::Sleep) on the
+//! - [`Timer`] implements hyper's timers with [`time::Sleep`] on the
 //!   runtime's timer wheel, and reads the time from strand's clock (so a
 //!   [paused](crate::time::pause) clock drives hyper's timeouts as well).
 //!
