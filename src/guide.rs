@@ -523,7 +523,7 @@
 //! | [`runtime::Handle`](crate::runtime::Handle) | yes | yes |
 //! | `runtime::Builder`, `task::Builder` | yes | yes |
 //! | [`JoinHandle<T>`](crate::task::JoinHandle) | when `T: Send` | when `T: Send` |
-//! | [`JoinSet<T>`](crate::task::JoinSet) | when `T: Send` | no |
+//! | [`JoinSet<T>`](crate::task::JoinSet) | when `T: Send` | when `T: Send` |
 //! | [`AbortHandle`](crate::task::AbortHandle), [`JoinError`](crate::task::JoinError), [`task::Id`](crate::task::Id) | yes | yes |
 //! | every socket type, their halves, `Incoming` | no | no |
 //! | `net::SocketAddrs` (from `lookup_host`) | yes | yes |
@@ -555,8 +555,7 @@
 //! send_sync::<strand::time::Timeout<strand::time::Sleep>>();
 //! send_sync::<strand::sync::mpsc::error::SendError<u32>>();
 //! send_sync::<strand::signal::unix::SignalKind>();
-//! fn send<T: Send>() {}
-//! send::<strand::task::JoinSet<u32>>();
+//! send_sync::<strand::task::JoinSet<u32>>();
 //! ```
 //!
 //! and two of the negative ones (each type's own docs check the rest):

@@ -90,10 +90,15 @@ impl Server {
     }
 
     fn sigint(&self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
+        let pid = self.child.id().to_string();
+        // `kill` from procps; the shell's builtin where that is not installed.
+        let status = match Command::new("kill").args(["-INT", &pid]).status() {
+            Err(e) if e.kind() == ErrorKind::NotFound => Command::new("sh")
+                .args(["-c", &format!("kill -INT {pid}")])
+                .status(),
+            other => other,
+        }
+        .expect("run kill");
         assert!(status.success(), "kill -INT failed: {status}");
     }
 
