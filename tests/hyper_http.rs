@@ -127,8 +127,9 @@ fn http1_header_read_timeout_fires_on_half_a_request() {
             hyper_hello::serve_connection(stream, TIMEOUT).await
         });
 
-        let mut client = TcpStream::connect(addr).await.unwrap();
+        // Taken before the server can arm its timer: a correct server never looks early.
         let start = Instant::now();
+        let mut client = TcpStream::connect(addr).await.unwrap();
         client
             .write_all(b"GET /slow HTTP/1.1\r\nHost: localhost\r\nX-Half: ")
             .await
@@ -169,6 +170,7 @@ fn http1_header_read_timeout_rearms_for_the_next_request() {
         });
 
         let mut client = TcpStream::connect(addr).await.unwrap();
+        let start = Instant::now();
         client
             .write_all(b"GET /one HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .await
@@ -187,8 +189,8 @@ fn http1_header_read_timeout_rearms_for_the_next_request() {
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
         assert!(text.ends_with("(request 1 on this connection)\n"), "{text}");
 
-        // Half of the next head: the timer armed for it must fire.
-        let start = Instant::now();
+        // Half of the next head: the timer armed for it (when the first response was sent,
+        // so after `start`) must fire.
         client.write_all(b"GET /two HTTP/1.1\r\n").await.unwrap();
         let mut rest = Vec::new();
         let read = within(STEP, "server closing", client.read_to_end(&mut rest)).await;
@@ -277,8 +279,9 @@ fn h2c_keep_alive_timeout_drops_a_silent_client() {
             hyper_h2c::serve_connection(stream, KEEP_ALIVE).await
         });
 
-        let mut client = TcpStream::connect(addr).await.unwrap();
+        // Taken before the server can arm its timer: a correct server never looks early.
         let start = Instant::now();
+        let mut client = TcpStream::connect(addr).await.unwrap();
         // The connection preface and an empty SETTINGS frame; then silence (no SETTINGS ack,
         // no PING ack).
         client
