@@ -67,6 +67,14 @@ async fn main() -> Result<(), AppError> {
     }
 }
 
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for AppError {}
+
 /// Prints `dropped <i>` when the future that owns it is dropped.
 struct ReportDrop(usize);
 

@@ -3,7 +3,7 @@
 //!
 //! A few cases declare a `#[strand::test]` inside an ordinary `#[test]` and call the generated
 //! function directly, to check what it returns or how it panics; the harness never collects
-//! such nested tests (hence `allow(unnameable_test_items)`).
+//! such nested tests (hence `allow(unnameable_test_items)` on the outer test).
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -106,8 +106,8 @@ mod nested {
 }
 
 #[test]
+#[allow(unnameable_test_items)]
 fn a_test_returning_err_returns_it_to_the_harness() {
-    #[allow(unnameable_test_items)]
     #[strand::test]
     async fn fails() -> Result<(), String> {
         strand::task::yield_now().await;
@@ -129,8 +129,8 @@ impl Drop for CountDrop {
 }
 
 #[test]
+#[allow(unnameable_test_items)]
 fn each_call_gets_a_fresh_runtime_that_is_dropped_at_the_end() {
-    #[allow(unnameable_test_items)]
     #[strand::test]
     async fn leaves_a_task_pending() {
         strand::spawn(async {
@@ -150,8 +150,8 @@ fn each_call_gets_a_fresh_runtime_that_is_dropped_at_the_end() {
 }
 
 #[test]
+#[allow(unnameable_test_items)]
 fn a_panicking_test_leaves_no_runtime_behind() {
-    #[allow(unnameable_test_items)]
     #[strand::test]
     #[should_panic]
     async fn panics() {
@@ -163,7 +163,6 @@ fn a_panicking_test_leaves_no_runtime_behind() {
         panic!("panicked inside the body");
     }
 
-    #[allow(unnameable_test_items)]
     #[strand::test]
     async fn fine() {
         assert_eq!(strand::spawn(async { 7 }).await.unwrap(), 7);
