@@ -559,6 +559,14 @@ impl Local {
 ///   in-flight count drops.
 /// - Drop (or [`shutdown`](Executor::shutdown)) it on its thread; every live task's future is
 ///   dropped there, exactly once, with the executor entered.
+///
+/// An executor never leaves its thread:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// let exec = strand_executor::Executor::new(Default::default(), std::sync::Arc::new(|| {}));
+/// assert_send(exec);
+/// ```
 pub struct Executor {
     local: Rc<Local>,
 }

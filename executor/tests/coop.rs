@@ -115,3 +115,31 @@ fn budget_scope_for_root_futures() {
     });
     assert!(coop::has_budget_remaining());
 }
+
+#[test]
+fn a_self_waking_task_cannot_starve_the_others() {
+    // A task that wakes itself on every poll (no budget involved) goes to the back of the
+    // queue each time: the others keep their turn, and every tick ends.
+    let (exec, _) = executor();
+    let spins = Rc::new(Cell::new(0u64));
+    let s = spins.clone();
+    exec.spawn(std::future::poll_fn(move |cx| {
+        s.set(s.get() + 1);
+        cx.waker().wake_by_ref();
+        Poll::<()>::Pending
+    }));
+    let steps = Rc::new(Cell::new(0u64));
+    let st = steps.clone();
+    let other = exec.spawn(async move {
+        for _ in 0..10 {
+            st.set(st.get() + 1);
+            task::yield_now().await;
+        }
+    });
+    for _ in 0..20 {
+        assert!(exec.tick(32), "the spinning task is always ready");
+    }
+    assert!(other.is_finished());
+    assert_eq!(steps.get(), 10);
+    assert!(spins.get() >= 20);
+}
