@@ -84,15 +84,18 @@ pub(crate) fn current_task_id() -> Option<Id> {
 #[inline]
 pub(crate) fn schedule(task: TaskRef) {
     let mut slot = Some(task);
+    let mut refused = None;
     let _ = CURRENT.try_with(|c| {
         if let Ok(cur) = c.try_borrow() {
             if let (Some(local), Some(task)) = (cur.as_deref(), slot.as_ref()) {
                 if ptr::eq(Arc::as_ptr(&local.shared), task.scheduler_ptr()) {
-                    local.push_local(slot.take().expect("checked above"));
+                    refused = local.try_push_local(slot.take().expect("checked above"));
                 }
             }
         }
     });
+    // Released outside the thread-local's borrow: freeing a task may drop a foreign waker.
+    drop(refused);
     if let Some(task) = slot {
         if let Some(shared) = task.scheduler_arc() {
             let _ = shared.push_remote(Remote::Wake(task));
@@ -283,12 +286,18 @@ impl Local {
 
     #[inline]
     fn push_local(&self, task: TaskRef) {
+        drop(self.try_push_local(task));
+    }
+
+    /// Queues `task`, or hands it back when the executor is closed.
+    #[inline]
+    fn try_push_local(&self, task: TaskRef) -> Option<TaskRef> {
         if self.closed.get() {
-            drop(task);
-            return;
+            return Some(task);
         }
         self.queue.borrow_mut().push_back(task);
         bump(&self.counters.local_schedules);
+        None
     }
 
     fn defer(&self, waker: &Waker) -> bool {
