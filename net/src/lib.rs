@@ -57,6 +57,7 @@
 mod accept;
 mod addr;
 mod compat;
+mod delay;
 mod evented;
 mod split;
 mod sys;

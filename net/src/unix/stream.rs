@@ -7,13 +7,19 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
 use strand_reactor::Direction;
 
+use crate::delay::Delay;
 use crate::evented::Evented;
 use crate::sys;
 use crate::unix::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+
+/// First and last wait before retrying a connect refused with `EAGAIN` (full backlog).
+const CONNECT_BACKOFF_MIN: Duration = Duration::from_millis(1);
+const CONNECT_BACKOFF_MAX: Duration = Duration::from_millis(50);
 
 /// A Unix-domain stream socket.
 ///
@@ -42,13 +48,27 @@ pub struct UnixStream {
 impl UnixStream {
     /// Connects to the socket file at `path`.
     ///
+    /// When the listener's backlog is full, Linux refuses a non-blocking connect with `EAGAIN`
+    /// instead of queueing it; like a blocking `connect`, this then waits and tries again
+    /// (after 1 ms, doubling up to 50 ms) until the listener makes room. Wrap it in a timeout
+    /// to bound the wait.
+    ///
     /// Cancel safety: cancelling closes the socket.
     ///
     /// # Errors
-    /// `NotFound` when no socket file exists, `ConnectionRefused` when nothing listens on it,
-    /// `WouldBlock` when the listener's backlog is full (Linux refuses rather than queues).
+    /// `NotFound` when no socket file exists, `ConnectionRefused` when nothing listens on it.
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
-        let sys = mio::net::UnixStream::connect(path)?;
+        let path = path.as_ref();
+        let mut backoff = CONNECT_BACKOFF_MIN;
+        let sys = loop {
+            match mio::net::UnixStream::connect(path) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    Delay::new(backoff).await;
+                    backoff = (backoff * 2).min(CONNECT_BACKOFF_MAX);
+                }
+                res => break res?,
+            }
+        };
         let stream = UnixStream::new(sys)?;
         poll_fn(|cx| stream.poll_connected(cx)).await?;
         Ok(stream)
