@@ -6,10 +6,12 @@
 
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-/// Task pairs in `sync::ping_pong`: each pair does one round trip over two fresh oneshots.
+/// Task pairs in `sync::ping_pong` and `sync::ping_pong_spawn`: each pair does one round trip
+/// over two fresh oneshots.
 const PAIRS: usize = 1_000;
 /// Messages per run of `sync::mpsc_throughput` (split across the producers).
 const MESSAGES: usize = 100_000;
@@ -31,8 +33,86 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// `sync::ping_pong`: one task does `PAIRS` round trips, each with another task over two fresh
+/// oneshots (ping there, pong back). The partner tasks are spawned and parked before the clock
+/// starts, so this measures the channel plus the wake/schedule path, not spawning.
 fn ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync::ping_pong");
+    let rt = strand_rt();
+    g.bench_function("strand", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += rt.block_on(async {
+                    let mut pairs = Vec::with_capacity(PAIRS);
+                    for _ in 0..PAIRS {
+                        let (ping_tx, ping_rx) = strand::sync::oneshot::channel::<usize>();
+                        let (pong_tx, pong_rx) = strand::sync::oneshot::channel::<usize>();
+                        strand::spawn(async move {
+                            let v = ping_rx.await.unwrap();
+                            pong_tx.send(v + 1).unwrap();
+                        });
+                        pairs.push((ping_tx, pong_rx));
+                    }
+                    let pinger = strand::spawn(async move {
+                        strand::task::yield_now().await; // every partner parks on its ping
+                        let start = Instant::now();
+                        let mut sum = 0;
+                        for (i, (ping_tx, pong_rx)) in pairs.into_iter().enumerate() {
+                            ping_tx.send(i).unwrap();
+                            sum += pong_rx.await.unwrap();
+                        }
+                        let elapsed = start.elapsed();
+                        assert_eq!(sum, PAIRS * (PAIRS + 1) / 2);
+                        elapsed
+                    });
+                    pinger.await.unwrap()
+                });
+            }
+            total
+        })
+    });
+    let trt = tokio_rt();
+    g.bench_function("tokio", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                total += trt.block_on(async {
+                    let mut pairs = Vec::with_capacity(PAIRS);
+                    for _ in 0..PAIRS {
+                        let (ping_tx, ping_rx) = tokio::sync::oneshot::channel::<usize>();
+                        let (pong_tx, pong_rx) = tokio::sync::oneshot::channel::<usize>();
+                        tokio::spawn(async move {
+                            let v = ping_rx.await.unwrap();
+                            pong_tx.send(v + 1).unwrap();
+                        });
+                        pairs.push((ping_tx, pong_rx));
+                    }
+                    let pinger = tokio::spawn(async move {
+                        tokio::task::yield_now().await;
+                        let start = Instant::now();
+                        let mut sum = 0;
+                        for (i, (ping_tx, pong_rx)) in pairs.into_iter().enumerate() {
+                            ping_tx.send(i).unwrap();
+                            sum += pong_rx.await.unwrap();
+                        }
+                        let elapsed = start.elapsed();
+                        assert_eq!(sum, PAIRS * (PAIRS + 1) / 2);
+                        elapsed
+                    });
+                    pinger.await.unwrap()
+                });
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+/// `sync::ping_pong_spawn`: like `ping_pong`, but both sides of every pair are new tasks and
+/// spawning them is measured too (the whole "request, reply, done" life of a task pair).
+fn ping_pong_spawn(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sync::ping_pong_spawn");
     let rt = strand_rt();
     g.bench_function("strand", |b| {
         b.iter(|| {
@@ -226,6 +306,7 @@ fn mutex_contended(c: &mut Criterion) {
 criterion_group!(
     benches,
     ping_pong,
+    ping_pong_spawn,
     mpsc_throughput,
     mutex_uncontended,
     mutex_contended

@@ -75,6 +75,7 @@ impl RawSemaphore {
         self.state.borrow().waiters.len()
     }
 
+    #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
         let mut st = self.state.borrow_mut();
         if st.closed {
@@ -88,6 +89,7 @@ impl RawSemaphore {
         }
     }
 
+    #[inline]
     pub(crate) fn acquire(&self, n: usize) -> Acquire<'_> {
         Acquire {
             sem: self,
@@ -97,26 +99,29 @@ impl RawSemaphore {
     }
 
     /// Returns `n` permits and hands them to the queued waiters, oldest first.
+    #[inline]
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
         }
-        let mut add = n;
+        let mut st = self.state.borrow_mut();
+        match st.permits.checked_add(n) {
+            Some(p) if p <= MAX_PERMITS => st.permits = p,
+            _ => panic!("semaphore permits overflow MAX_PERMITS"),
+        }
+        if !st.waiters.is_empty() {
+            drop(st);
+            self.serve_waiters();
+        }
+    }
+
+    /// Hands free permits to queued waiters and wakes the served ones, in batches, with no
+    /// borrow held while waking (a woken or dropped waker may re-enter this semaphore).
+    #[cold]
+    fn serve_waiters(&self) {
         let mut batch = WakeBatch::new();
         loop {
-            let more = {
-                let mut st = self.state.borrow_mut();
-                if add > 0 {
-                    st.permits = st
-                        .permits
-                        .checked_add(add)
-                        .filter(|&p| p <= MAX_PERMITS)
-                        .expect("semaphore permits overflow MAX_PERMITS");
-                    add = 0;
-                }
-                st.assign(&mut batch)
-            };
-            // No borrow held: a woken (or dropped) waker may re-enter this semaphore.
+            let more = self.state.borrow_mut().assign(&mut batch);
             batch.wake_all();
             if !more {
                 break;

@@ -207,15 +207,20 @@ pub(crate) fn update_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Wa
 const BATCH: usize = 32;
 
 /// Wakers collected under a borrow, woken after it is released.
+///
+/// The first waker is kept inline and the rest in an array that is only initialized when a
+/// second waker arrives, so the common single hand-over costs no more than an `Option<Waker>`.
 pub(crate) struct WakeBatch {
-    wakers: [Option<Waker>; BATCH],
+    first: Option<Waker>,
+    rest: Option<[Option<Waker>; BATCH - 1]>,
     len: usize,
 }
 
 impl WakeBatch {
     pub(crate) fn new() -> Self {
         WakeBatch {
-            wakers: Default::default(),
+            first: None,
+            rest: None,
             len: 0,
         }
     }
@@ -228,18 +233,30 @@ impl WakeBatch {
     /// Adds a waker. Panics when full (check [`is_full`](Self::is_full) first).
     pub(crate) fn push(&mut self, waker: Waker) {
         assert!(self.len < BATCH, "wake batch overflow");
-        self.wakers[self.len] = Some(waker);
+        if self.len == 0 {
+            self.first = Some(waker);
+        } else {
+            self.rest.get_or_insert_with(Default::default)[self.len - 1] = Some(waker);
+        }
         self.len += 1;
     }
 
     /// Wakes (and so drops) every collected waker. Call with no borrow held.
     pub(crate) fn wake_all(&mut self) {
-        while self.len > 0 {
-            self.len -= 1;
-            if let Some(w) = self.wakers[self.len].take() {
-                w.wake();
+        if self.len == 0 {
+            return;
+        }
+        if let Some(w) = self.first.take() {
+            w.wake();
+        }
+        if let Some(rest) = self.rest.as_mut() {
+            for slot in &mut rest[..self.len - 1] {
+                if let Some(w) = slot.take() {
+                    w.wake();
+                }
             }
         }
+        self.len = 0;
     }
 }
 
@@ -299,6 +316,31 @@ mod tests {
         assert!(l.is_empty());
         assert_eq!(l.front(), None);
         assert_eq!(l.back(), None);
+    }
+
+    #[test]
+    fn wake_batch_wakes_each_once_and_refills() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        struct W(AtomicUsize);
+        impl std::task::Wake for W {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let w = Arc::new(W(AtomicUsize::new(0)));
+        let mut b = WakeBatch::new();
+        for round in 1..=2 {
+            while !b.is_full() {
+                b.push(Waker::from(w.clone()));
+            }
+            b.wake_all();
+            assert_eq!(w.0.load(Ordering::SeqCst), round * BATCH);
+        }
+        b.push(Waker::from(w.clone()));
+        drop(b);
+        assert_eq!(w.0.load(Ordering::SeqCst), 2 * BATCH + 1);
+        assert_eq!(Arc::strong_count(&w), 1, "every waker was consumed");
     }
 
     #[test]
