@@ -108,7 +108,9 @@ impl TcpListener {
         Ok((TcpStream::new(sys)?, addr))
     }
 
-    /// The accepted connections as a [`Stream`] (never ends; each item is one `accept`).
+    /// The accepted connections as a [`Stream`] (never ends; each item is one `accept`, with the
+    /// same error handling). Cancel-safe like `accept`: dropping the stream between items, or
+    /// while it waits, loses no connection.
     ///
     /// ```
     /// use futures_lite::StreamExt;

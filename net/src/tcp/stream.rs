@@ -31,6 +31,11 @@ use crate::tcp::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf
 /// Dropping the stream deregisters it from the reactor and closes it. The socket is
 /// non-blocking and close-on-exec; writes never raise `SIGPIPE`.
 ///
+/// Cancel safety: a `read`/`write` future (`AsyncReadExt::read`, `AsyncWriteExt::write`, or
+/// `poll_read`/`poll_write` directly) that is dropped before it completes has consumed or sent
+/// nothing. Composite helpers are not cancel-safe: a cancelled `read_exact`, `read_to_end` or
+/// `write_all` may already have transferred part of the data.
+///
 /// ```
 /// use strand::io::{AsyncReadExt, AsyncWriteExt};
 /// use strand::net::{TcpListener, TcpStream};

@@ -84,7 +84,8 @@ impl UnixListener {
         Ok((UnixStream::new(sys)?, addr))
     }
 
-    /// The accepted connections as a [`Stream`] (never ends).
+    /// The accepted connections as a [`Stream`] (never ends; each item is one `accept`).
+    /// Cancel-safe like `accept`.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming {
             listener: self,

@@ -29,6 +29,11 @@ const CONNECT_BACKOFF_MAX: Duration = Duration::from_millis(50);
 /// on `&UnixStream` and on the halves; one reader task and one writer task at once; writes
 /// never raise `SIGPIPE`; dropping deregisters before closing.
 ///
+/// Cancel safety: a `read`/`write` future (`AsyncReadExt::read`, `AsyncWriteExt::write`, or
+/// `poll_read`/`poll_write` directly) that is dropped before it completes has consumed or sent
+/// nothing. Composite helpers are not cancel-safe: a cancelled `read_exact`, `read_to_end` or
+/// `write_all` may already have transferred part of the data.
+///
 /// ```
 /// use strand::io::{AsyncReadExt, AsyncWriteExt};
 /// strand::block_on(async {
