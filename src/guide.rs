@@ -280,8 +280,9 @@
 //! [`RwLock`](crate::sync::RwLock), [`Semaphore`](crate::sync::Semaphore),
 //! [`Notify`](crate::sync::Notify) — for tasks of **one** runtime. They use no atomics and
 //! no OS locks, and they are `!Send`: to talk to another thread, use `std::sync::mpsc` or
-//! [`Handle::spawn`](crate::runtime::Handle::spawn). Waits are FIFO and every one of them can
-//! be cancelled without losing a message, a permit or a wakeup.
+//! [`Handle::spawn`](crate::runtime::Handle::spawn). Waits are FIFO, and cancelling one never
+//! loses a queued message, a permit or a wakeup (a cancelled `send` drops the value it carried:
+//! see the [table](#cancellation-safety)).
 //!
 //! ```
 //! use std::rc::Rc;
