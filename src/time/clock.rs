@@ -72,7 +72,6 @@ pub fn resume() {
 ///
 /// # Panics
 /// Outside a runtime, or if the clock is not paused.
-#[track_caller]
 pub async fn advance(duration: Duration) {
     with_clock("advance", |clock| {
         assert!(
