@@ -42,6 +42,11 @@ const ECHO_CONNS: &[usize] = &[1, 64, 1000];
 const QUICK_ECHO_CONNS: &[usize] = &[1, 64];
 /// Message sizes of the echo cases.
 const ECHO_SIZES: &[usize] = &[64, 1024];
+/// Measured window of each echo case, and the warm-up before it (full run / `--quick`).
+const DURATION_MS: u64 = 1200;
+const WARMUP_MS: u64 = 300;
+const QUICK_DURATION_MS: u64 = 200;
+const QUICK_WARMUP_MS: u64 = 50;
 /// Idle connections held open for the memory case.
 const IDLE_CONNS: usize = 5000;
 const QUICK_IDLE_CONNS: usize = 200;
@@ -55,14 +60,16 @@ const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 const USAGE: &str = "\
 usage: load [--quick] [--reps N] [--warmup-ms N] [--duration-ms N] [--generators N]
             [--idle-conns N] [--http-secs N] [--runtimes a,b,...] [--no-http] [--no-idle]
-            [--docs] [--syscalls]
+            [--docs] [--syscalls] [--conns 1,64,1000] [--sizes 64,1024]
+            [--event-interval N]
   --quick        CI smoke run: 1 rep, 200 ms per case, C <= 64, 200 idle connections
   --generators   load generator processes (default: 1, or cores-1 up to 4 on bigger machines)
   --runtimes     subset of: strand,tokio,smol,mio,mio-naive
   --docs         also write docs/bench-load.svg
+  --event-interval  the strand server's Builder::event_interval (experiments)
   --syscalls     count the server's syscalls per round trip with `perf stat` tracepoints
                  (diagnostic: tracing adds server CPU time, so compare CPU from plain runs)
-internal: --serve <runtime> --mode echo|http --core N
+internal: --serve <runtime> --mode echo|http --core N [--event-interval N]
           --client --addr A --conns C --size S --core N [--idle]";
 
 #[derive(Debug, Clone)]
@@ -79,6 +86,11 @@ struct Opts {
     idle: bool,
     docs: bool,
     syscalls: bool,
+    /// Passed to the strand server (`Builder::event_interval`).
+    event_interval: Option<u32>,
+    /// Echo connection counts and message sizes.
+    conns: Vec<usize>,
+    sizes: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -182,7 +194,8 @@ fn serve_main(args: &[String]) -> Result<(), String> {
         let _ = io::Read::read_to_end(&mut io::stdin().lock(), &mut sink);
         std::process::exit(0);
     });
-    servers::serve(&runtime, mode).map_err(|e| format!("{runtime} server: {e}"))
+    let event_interval = flag_num(args, "--event-interval")?;
+    servers::serve(&runtime, mode, event_interval).map_err(|e| format!("{runtime} server: {e}"))
 }
 
 fn client_main(args: &[String]) -> Result<(), String> {
@@ -202,6 +215,21 @@ fn client_main(args: &[String]) -> Result<(), String> {
     client::run(cargs).map_err(|e| format!("client: {e}"))
 }
 
+/// A comma-separated list of numbers.
+fn list(args: &[String], name: &str) -> Result<Option<Vec<usize>>, String> {
+    flag(args, name)
+        .map(|v| {
+            v.split(',')
+                .map(|n| {
+                    n.trim()
+                        .parse()
+                        .map_err(|_| format!("{name}: bad number {n:?}"))
+                })
+                .collect()
+        })
+        .transpose()
+}
+
 fn parse_opts(args: &[String]) -> Result<Opts, String> {
     let known_bool = ["--quick", "--no-http", "--no-idle", "--docs", "--syscalls"];
     let known_val = [
@@ -212,6 +240,9 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         "--idle-conns",
         "--http-secs",
         "--runtimes",
+        "--conns",
+        "--sizes",
+        "--event-interval",
     ];
     let mut i = 0;
     while i < args.len() {
@@ -236,14 +267,14 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         quick,
         reps: flag_num(args, "--reps")?.unwrap_or(if quick { 1 } else { 3 }),
         warmup: Duration::from_millis(flag_num(args, "--warmup-ms")?.unwrap_or(if quick {
-            50
+            QUICK_WARMUP_MS
         } else {
-            300
+            WARMUP_MS
         })),
         duration: Duration::from_millis(flag_num(args, "--duration-ms")?.unwrap_or(if quick {
-            200
+            QUICK_DURATION_MS
         } else {
-            1500
+            DURATION_MS
         })),
         generators: flag_num(args, "--generators")?
             .unwrap_or(if cpus >= 3 { (cpus - 1).min(4) } else { 1 })
@@ -259,6 +290,15 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         idle: !args.iter().any(|a| a == "--no-idle"),
         docs: args.iter().any(|a| a == "--docs"),
         syscalls: args.iter().any(|a| a == "--syscalls"),
+        conns: list(args, "--conns")?.unwrap_or_else(|| {
+            if quick {
+                QUICK_ECHO_CONNS.to_vec()
+            } else {
+                ECHO_CONNS.to_vec()
+            }
+        }),
+        sizes: list(args, "--sizes")?.unwrap_or_else(|| ECHO_SIZES.to_vec()),
+        event_interval: flag_num(args, "--event-interval")?,
     })
 }
 
@@ -386,10 +426,17 @@ fn self_command() -> Command {
     Command::new(std::env::current_exe().expect("current_exe"))
 }
 
-fn start_server(runtime: &str, mode: Mode) -> Result<(Proc, SocketAddr), String> {
+fn start_server(
+    runtime: &str,
+    mode: Mode,
+    event_interval: Option<u32>,
+) -> Result<(Proc, SocketAddr), String> {
     let mut cmd = self_command();
     cmd.args(["--serve", runtime, "--mode", mode.name(), "--core"])
         .arg(SERVER_CORE.to_string());
+    if let Some(n) = event_interval {
+        cmd.args(["--event-interval", &n.to_string()]);
+    }
     let mut p = Proc::spawn(format!("{runtime} {} server", mode.name()), cmd)?;
     let addr = p.expect("addr", CHILD_TIMEOUT)?;
     let addr = addr
@@ -539,7 +586,7 @@ impl SyscallCounter {
 // Cases
 
 fn run_echo(opts: &Opts, runtime: &str, conns: usize, size: usize) -> Result<Sample, String> {
-    let (mut server, addr) = start_server(runtime, Mode::Echo)?;
+    let (mut server, addr) = start_server(runtime, Mode::Echo, opts.event_interval)?;
     let gens = opts.generators.min(conns).max(1);
     let mut clients = Vec::with_capacity(gens);
     for i in 0..gens {
@@ -601,8 +648,8 @@ fn run_echo(opts: &Opts, runtime: &str, conns: usize, size: usize) -> Result<Sam
     })
 }
 
-fn run_idle(runtime: &str, conns: usize) -> Result<Sample, String> {
-    let (mut server, addr) = start_server(runtime, Mode::Echo)?;
+fn run_idle(opts: &Opts, runtime: &str, conns: usize) -> Result<Sample, String> {
+    let (mut server, addr) = start_server(runtime, Mode::Echo, opts.event_interval)?;
     std::thread::sleep(Duration::from_millis(50));
     let rss0 = sys::rss_bytes(server.pid()).map_err(|e| format!("server RSS: {e}"))?;
     let mut client = start_client(0, addr, conns, 64, true)?;
@@ -648,7 +695,7 @@ fn run_http(
     wrk: &std::path::Path,
     conns: usize,
 ) -> Result<Sample, String> {
-    let (mut server, addr) = start_server(runtime, Mode::Http)?;
+    let (mut server, addr) = start_server(runtime, Mode::Http, opts.event_interval)?;
     servers::check_http(addr).map_err(|e| format!("{runtime} HTTP responder: {e}"))?;
     let mut cmd = match sys::which("taskset") {
         Some(ts) if sys::cpus() >= 2 => {
@@ -718,13 +765,8 @@ fn run_http(
 fn harness(opts: Opts) -> Result<(), String> {
     let nofile = sys::raise_nofile();
     let mut cases: Vec<Case> = Vec::new();
-    let conns_list = if opts.quick {
-        QUICK_ECHO_CONNS
-    } else {
-        ECHO_CONNS
-    };
-    for &size in ECHO_SIZES {
-        for &conns in conns_list {
+    for &size in &opts.sizes {
+        for &conns in &opts.conns {
             cases.push(Case::Echo { conns, size });
         }
     }
@@ -758,7 +800,7 @@ fn harness(opts: Opts) -> Result<(), String> {
     // Without wrk, still verify every HTTP responder once.
     if opts.http && wrk.is_none() {
         for rt in &runtimes {
-            let r = start_server(rt, Mode::Http).and_then(|(server, addr)| {
+            let r = start_server(rt, Mode::Http, opts.event_interval).and_then(|(server, addr)| {
                 servers::check_http(addr).map_err(|e| format!("{rt} HTTP responder: {e}"))?;
                 server.finish(Duration::from_secs(5))
             });
@@ -797,7 +839,7 @@ fn harness(opts: Opts) -> Result<(), String> {
                 let rt = runtimes[ri];
                 let r = match *case {
                     Case::Echo { conns, size } => run_echo(&opts, rt, conns, size),
-                    Case::Idle { conns } => run_idle(rt, conns),
+                    Case::Idle { conns } => run_idle(&opts, rt, conns),
                     Case::Http { conns } => run_http(
                         &opts,
                         rt,

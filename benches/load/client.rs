@@ -26,8 +26,10 @@ const WARMUP: u8 = 0;
 const MEASURE: u8 = 1;
 const STOP: u8 = 2;
 
-/// Message size of the one round trip each idle connection makes.
-const IDLE_PROBE: usize = 64;
+/// Size of the first message on every connection.
+const PROBE: usize = 64;
+/// Connects in flight at once while the generator opens its connections.
+const CONNECT_CONCURRENCY: usize = 32;
 /// Failures reported in detail; the rest are only counted.
 const MAX_REPORTED_ERRORS: usize = 5;
 
@@ -187,37 +189,16 @@ async fn drive(
     hist: Rc<RefCell<Histogram<u64>>>,
     failures: Rc<RefCell<Failures>>,
 ) -> io::Result<()> {
+    let streams = open_all(args.addr, args.conns, &failures).await?;
     if args.idle {
-        // Open every connection and make one verified round trip on it, so the server has
-        // accepted it and parked its handler in a read; then hold them all until told to stop.
-        let mut held = Vec::with_capacity(args.conns);
-        let mut resp = vec![0u8; IDLE_PROBE];
-        for id in 0..args.conns as u32 {
-            let mut s = TcpStream::connect(args.addr).await?;
-            s.set_nodelay(true)?;
-            let mut msg = pattern(IDLE_PROBE, id);
-            fill(&mut msg, id, 0);
-            s.write_all(&msg).await?;
-            s.read_exact(&mut resp).await?;
-            if resp != msg {
-                failures
-                    .borrow_mut()
-                    .add(format!("connection {id}: wrong echo"));
-            }
-            held.push(s);
-        }
+        // Every connection is open and has made one round trip, so the server has accepted it
+        // and parked its handler in a read; hold them all until told to stop.
         say("ready")?;
         wait_for_stop(&ctl).await;
-        drop(held);
+        drop(streams);
         return Ok(());
     }
 
-    let mut streams = Vec::with_capacity(args.conns);
-    for _ in 0..args.conns {
-        let s = TcpStream::connect(args.addr).await?;
-        s.set_nodelay(true)?;
-        streams.push(s);
-    }
     let tasks: Vec<_> = streams
         .into_iter()
         .enumerate()
@@ -250,6 +231,50 @@ async fn drive(
         }
     }
     Ok(())
+}
+
+/// Opens `n` connections with `TCP_NODELAY`, each making one verified 64 B round trip right
+/// after it connects, at most [`CONNECT_CONCURRENCY`] at a time. The round trip proves the
+/// server accepted the connection, so no more than that many ever wait in its accept queue
+/// (mio's and std's listen backlog is 128; an overflow costs a 1 s SYN retransmission when a
+/// busy machine delays the server).
+async fn open_all(
+    addr: SocketAddr,
+    n: usize,
+    failures: &Rc<RefCell<Failures>>,
+) -> io::Result<Vec<TcpStream>> {
+    let workers = n.clamp(1, CONNECT_CONCURRENCY);
+    let slots: Rc<RefCell<Vec<Option<TcpStream>>>> =
+        Rc::new(RefCell::new((0..n).map(|_| None).collect()));
+    let handles: Vec<_> = (0..workers)
+        .map(|w| {
+            let slots = slots.clone();
+            let failures = failures.clone();
+            strand::spawn(async move {
+                let mut resp = vec![0u8; PROBE];
+                for id in (w..n).step_by(workers) {
+                    let mut s = TcpStream::connect(addr).await?;
+                    s.set_nodelay(true)?;
+                    let mut msg = pattern(PROBE, id as u32);
+                    fill(&mut msg, id as u32, u64::MAX);
+                    s.write_all(&msg).await?;
+                    s.read_exact(&mut resp).await?;
+                    if resp != msg {
+                        failures
+                            .borrow_mut()
+                            .add(format!("connection {id}: wrong echo of the first message"));
+                    }
+                    slots.borrow_mut()[id] = Some(s);
+                }
+                io::Result::Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await??;
+    }
+    let streams = slots.borrow_mut().drain(..).flatten().collect::<Vec<_>>();
+    Ok(streams)
 }
 
 async fn connection(

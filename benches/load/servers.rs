@@ -77,10 +77,11 @@ fn announce(addr: SocketAddr) {
     let _ = out.flush();
 }
 
-/// Runs server `runtime` in `mode` on this thread until the process exits.
-pub fn serve(runtime: &str, mode: Mode) -> io::Result<()> {
+/// Runs server `runtime` in `mode` on this thread until the process exits. `event_interval`
+/// overrides the strand runtime's default (an experiment knob, `--event-interval`).
+pub fn serve(runtime: &str, mode: Mode, event_interval: Option<u32>) -> io::Result<()> {
     match runtime {
-        "strand" => strand_server::serve(mode),
+        "strand" => strand_server::serve(mode, event_interval),
         "tokio" => tokio_server::serve(mode),
         "smol" => smol_server::serve(mode),
         "mio" => mio_server::serve(mode, false),
@@ -136,8 +137,12 @@ mod strand_server {
     use super::{announce, fio, Mode};
     use std::io;
 
-    pub fn serve(mode: Mode) -> io::Result<()> {
-        let rt = strand::Runtime::new()?;
+    pub fn serve(mode: Mode, event_interval: Option<u32>) -> io::Result<()> {
+        let mut builder = strand::Runtime::builder();
+        if let Some(n) = event_interval {
+            builder.event_interval(n);
+        }
+        let rt = builder.build()?;
         rt.block_on(async move {
             let listener = strand::net::TcpListener::bind("127.0.0.1:0").await?;
             announce(listener.local_addr()?);
