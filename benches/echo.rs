@@ -4,6 +4,11 @@
 //!
 //! Run: `cargo bench --bench echo`
 //!
+//! Every case reports the runtime thread's **CPU time** (user + kernel, from
+//! `/proc/thread-self/schedstat`) rather than wall time: client and server both run on that one
+//! thread, so its CPU time is the whole cost of the work, and unlike wall time it does not
+//! count the time the thread waited for a core on a loaded machine.
+//!
 //! - `echo::round_trip_64b`: one connection, [`ROUND_TRIPS`] sequential 64-byte ping-pongs.
 //! - `echo::concurrent`: [`CLIENTS`] connections at once, [`CONCURRENT_TRIPS`] ping-pongs each.
 //! - `echo::bulk`: [`BULK`] bytes streamed through one echo connection (write and read at once).
@@ -187,6 +192,22 @@ mod tokio_side {
     }
 }
 
+/// CPU time this thread has used so far (ns resolution).
+fn thread_cpu() -> Duration {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("/proc/thread-self/schedstat");
+    Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+}
+
+/// Runs `f` `iters` times and returns the CPU time it took on this thread.
+fn cpu_time(iters: u64, mut f: impl FnMut()) -> Duration {
+    let t0 = thread_cpu();
+    for _ in 0..iters {
+        f();
+    }
+    thread_cpu() - t0
+}
+
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -202,14 +223,22 @@ fn round_trip(c: &mut Criterion) {
     let addr = strand_side::server(&rt);
     let mut s = rt.block_on(strand_side::connect(addr));
     g.bench_function("strand", |b| {
-        b.iter(|| rt.block_on(strand_side::ping_pong(&mut s, ROUND_TRIPS)))
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                rt.block_on(strand_side::ping_pong(&mut s, ROUND_TRIPS))
+            })
+        })
     });
 
     let trt = tokio_rt();
     let taddr = tokio_side::server(&trt);
     let mut ts = trt.block_on(tokio_side::connect(taddr));
     g.bench_function("tokio", |b| {
-        b.iter(|| trt.block_on(tokio_side::ping_pong(&mut ts, ROUND_TRIPS)))
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                trt.block_on(tokio_side::ping_pong(&mut ts, ROUND_TRIPS))
+            })
+        })
     });
     g.finish();
 }
@@ -228,9 +257,11 @@ fn concurrent(c: &mut Criterion) {
         v
     });
     g.bench_function("strand", |b| {
-        b.iter(|| {
-            let taken = std::mem::take(&mut conns);
-            conns = rt.block_on(strand_side::concurrent(taken));
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                let taken = std::mem::take(&mut conns);
+                conns = rt.block_on(strand_side::concurrent(taken));
+            })
         })
     });
 
@@ -244,9 +275,11 @@ fn concurrent(c: &mut Criterion) {
         v
     });
     g.bench_function("tokio", |b| {
-        b.iter(|| {
-            let taken = std::mem::take(&mut tconns);
-            tconns = trt.block_on(tokio_side::concurrent(taken));
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                let taken = std::mem::take(&mut tconns);
+                tconns = trt.block_on(tokio_side::concurrent(taken));
+            })
         })
     });
     g.finish();
@@ -262,9 +295,11 @@ fn bulk(c: &mut Criterion) {
     let addr = strand_side::server(&rt);
     let mut s = Some(rt.block_on(strand_side::connect(addr)));
     g.bench_function("strand", |b| {
-        b.iter(|| {
-            let stream = s.take().unwrap();
-            s = Some(rt.block_on(strand_side::bulk(stream, &data)));
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                let stream = s.take().unwrap();
+                s = Some(rt.block_on(strand_side::bulk(stream, &data)));
+            })
         })
     });
 
@@ -272,9 +307,11 @@ fn bulk(c: &mut Criterion) {
     let taddr = tokio_side::server(&trt);
     let mut ts = Some(trt.block_on(tokio_side::connect(taddr)));
     g.bench_function("tokio", |b| {
-        b.iter(|| {
-            let stream = ts.take().unwrap();
-            ts = Some(trt.block_on(tokio_side::bulk(stream, &data)));
+        b.iter_custom(|iters| {
+            cpu_time(iters, || {
+                let stream = ts.take().unwrap();
+                ts = Some(trt.block_on(tokio_side::bulk(stream, &data)));
+            })
         })
     });
     g.finish();
