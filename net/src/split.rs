@@ -17,14 +17,14 @@ macro_rules! split_halves {
         use futures_io::{AsyncRead, AsyncWrite};
 
         #[doc = concat!("The read half of a [`", stringify!($stream), "`] borrowed by [`",
-                                                    stringify!($stream), "::split`].")]
+                                                            stringify!($stream), "::split`].")]
         ///
         /// Implements `AsyncRead`; reading from it is reading from the stream.
         #[derive(Debug)]
         pub struct ReadHalf<'a>(&'a $stream);
 
         #[doc = concat!("The write half of a [`", stringify!($stream), "`] borrowed by [`",
-                                                    stringify!($stream), "::split`].")]
+                                                            stringify!($stream), "::split`].")]
         ///
         /// Implements `AsyncWrite`; `poll_close` shuts down the stream's write side. Dropping
         /// the borrowed half does nothing.
@@ -32,7 +32,7 @@ macro_rules! split_halves {
         pub struct WriteHalf<'a>(&'a $stream);
 
         #[doc = concat!("The read half of a [`", stringify!($stream), "`] split by [`",
-                                                    stringify!($stream), "::into_split`].")]
+                                                            stringify!($stream), "::into_split`].")]
         ///
         /// Implements `AsyncRead`. Put the stream back together with
         /// [`reunite`](OwnedReadHalf::reunite).
@@ -42,7 +42,7 @@ macro_rules! split_halves {
         }
 
         #[doc = concat!("The write half of a [`", stringify!($stream), "`] split by [`",
-                                                    stringify!($stream), "::into_split`].")]
+                                                            stringify!($stream), "::into_split`].")]
         ///
         /// Implements `AsyncWrite`. **Dropping it shuts down the write side** of the stream
         /// (the peer reads end-of-file), unless it was given back with

@@ -122,3 +122,64 @@ pub(crate) fn is_in_progress(e: &io::Error) -> bool {
 pub(crate) fn is_not_connected(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::NotConnected || e.raw_os_error() == Some(libc::ENOTCONN)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(code: i32) -> io::Error {
+        io::Error::from_raw_os_error(code)
+    }
+
+    #[test]
+    fn accept_errors_are_classified() {
+        for code in [
+            libc::ECONNABORTED,
+            libc::ECONNRESET,
+            libc::EPROTO,
+            libc::EINTR,
+        ] {
+            assert!(is_connection_error(&os(code)), "{code}");
+            assert!(!is_resource_exhaustion(&os(code)), "{code}");
+        }
+        for code in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            assert!(is_resource_exhaustion(&os(code)), "{code}");
+            assert!(!is_connection_error(&os(code)), "{code}");
+        }
+        for code in [libc::EBADF, libc::EINVAL, libc::EAGAIN] {
+            assert!(!is_connection_error(&os(code)) && !is_resource_exhaustion(&os(code)));
+        }
+    }
+
+    #[test]
+    fn shutdown_maps_only_enotconn_to_ok() {
+        assert!(map_shutdown(Err(os(libc::ENOTCONN))).is_ok());
+        assert!(map_shutdown(Ok(())).is_ok());
+        let e = map_shutdown(Err(os(libc::ECONNRESET))).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        assert!(map_shutdown(Err(os(libc::EBADF))).is_err());
+    }
+
+    #[test]
+    fn retry_interrupted_retries_only_eintr() {
+        let mut calls = 0;
+        let r: io::Result<u8> = retry_interrupted(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(os(libc::EINTR))
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!((r.unwrap(), calls), (7, 3));
+        let mut calls = 0;
+        let r: io::Result<u8> = retry_interrupted(|| {
+            calls += 1;
+            Err(os(libc::EAGAIN))
+        });
+        assert_eq!(
+            (r.unwrap_err().kind(), calls),
+            (io::ErrorKind::WouldBlock, 1)
+        );
+    }
+}
