@@ -74,18 +74,27 @@ impl AcceptShared {
         ready!(self.poll_backoff(state, cx));
         let coop = ready!(coop::poll_proceed(cx));
 
-        // Register this task, then wait through the fan-out waker.
-        self.waiters.register(&mut state.slot, cx.waker());
+        // Wait through the fan-out waker; only when that parks do we add this task to the
+        // fan-out's list (nothing can wake the fan-out in between: the reactor only wakes from
+        // a turn, on this thread), so an accept that finds a queued connection costs no list
+        // operation.
         let mut fan_cx = Context::from_waker(self.waiters.waker());
         let io = evented.get();
-        let res = ready!(evented
+        let polled = evented
             .registration()
             .poll_io(&mut fan_cx, Direction::Read, || loop {
                 match accept(io) {
                     Err(e) if sys::is_connection_error(&e) => continue,
                     other => return other,
                 }
-            }));
+            });
+        let res = match polled {
+            Poll::Ready(res) => res,
+            Poll::Pending => {
+                self.waiters.register(&mut state.slot, cx.waker());
+                return Poll::Pending;
+            }
+        };
 
         self.waiters.remove(&mut state.slot);
         coop.made_progress();
