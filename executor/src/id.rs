@@ -48,6 +48,11 @@ impl Id {
         Id(NonZeroU64::new(next).expect("task id counter overflowed"))
     }
 
+    /// The id with this number, if it is one (ids start at 1).
+    pub(crate) fn from_u64(v: u64) -> Option<Id> {
+        NonZeroU64::new(v).map(Id)
+    }
+
     /// The id as a number (as shown by `Display` and recorded in tracing spans).
     #[inline]
     pub fn as_u64(&self) -> u64 {

@@ -42,6 +42,9 @@ use crate::raw::JoinRef;
 /// ```
 pub struct JoinHandle<T> {
     raw: JoinRef<T>,
+    /// A poll on the task's executor thread counted the awaiter slot for the runtime's waker
+    /// accounting (see `crate::diag`); undone on drop.
+    counted: bool,
 }
 
 impl<T> Unpin for JoinHandle<T> {}
@@ -49,7 +52,10 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     #[inline]
     pub(crate) fn new(raw: JoinRef<T>) -> JoinHandle<T> {
-        JoinHandle { raw }
+        JoinHandle {
+            raw,
+            counted: false,
+        }
     }
 
     /// Requests cancellation. The task's future is dropped on its runtime's thread at its next
@@ -94,9 +100,25 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let coop = ready!(crate::coop::poll_proceed(cx));
-        let out = ready!(self.raw.poll_join(cx.waker()));
+        let out = match self.raw.poll_join(cx.waker()) {
+            Poll::Ready(out) => out,
+            Poll::Pending => {
+                let target = self.raw.diag_target();
+                self.counted = crate::scheduler::note_join_pending(target, cx.waker());
+                return Poll::Pending;
+            }
+        };
         coop.made_progress();
         Poll::Ready(out)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.counted {
+            crate::scheduler::note_join_drop(self.raw.diag_target());
+        }
     }
 }
 

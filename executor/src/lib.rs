@@ -53,6 +53,7 @@ mod abort_handle;
 mod blocking;
 mod builder;
 pub mod coop;
+pub mod diag;
 mod error;
 mod header;
 mod id;
@@ -68,6 +69,7 @@ pub mod task;
 mod test_util;
 #[allow(unsafe_code)]
 mod waker;
+mod watchdog;
 mod yield_now;
 
 pub use metrics::{ExecutorMetrics, TaskSnapshot, TaskState};

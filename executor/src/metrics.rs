@@ -12,6 +12,7 @@ use std::ops::Range;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
+use crate::diag::WaitReason;
 use crate::id::Id;
 
 /// Number of buckets of [`ExecutorMetrics::poll_time_histogram`].
@@ -76,6 +77,9 @@ pub struct ExecutorMetrics {
     pub blocking_in_flight: usize,
     /// Polls that took longer than the slow-poll threshold (0 when none is set).
     pub slow_polls: u64,
+    /// Polls the slow-poll watchdog reported while they were still running (blocking calls
+    /// caught in the act).
+    pub slow_polls_in_progress: u64,
     /// Timed polls per duration bucket (see [`poll_time_bucket_range`]); all zero unless poll
     /// timing is on.
     pub poll_time_histogram: [u64; POLL_TIME_BUCKETS],
@@ -118,6 +122,10 @@ pub struct TaskSnapshot {
     pub polls: u64,
     /// When it was last polled (the start of that executor tick), `None` if never.
     pub last_poll: Option<Instant>,
+    /// What it waits on, as told by the strand resources its last poll was pending on (empty
+    /// when it is scheduled or running, never polled, or waits on something strand does not
+    /// know, like a foreign future).
+    pub waits_on: Vec<WaitReason>,
 }
 
 /// The executor-thread counters.
@@ -130,6 +138,7 @@ pub(crate) struct Counters {
     pub(crate) remote_schedules: Cell<u64>,
     pub(crate) forced_yields: Cell<u64>,
     pub(crate) slow_polls: Cell<u64>,
+    pub(crate) watchdog_reports: Cell<u64>,
     pub(crate) histogram: [Cell<u64>; POLL_TIME_BUCKETS],
 }
 

@@ -644,6 +644,14 @@ impl<T> JoinRef<T> {
         abort_task(self.ptr);
     }
 
+    /// For diagnostics: (address of the owning executor's shared state or 0, registry key, id).
+    #[inline]
+    pub(crate) fn diag_target(&self) -> (usize, usize, Id) {
+        let header = self.header();
+        let exec = header.scheduler.map_or(0, |p| p.as_ptr() as usize);
+        (exec, header.owned_key.load(Relaxed), header.id)
+    }
+
     #[inline]
     pub(crate) fn abort_ref(&self) -> AbortRef {
         self.header().state.ref_inc();

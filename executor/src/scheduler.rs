@@ -22,12 +22,16 @@ use slab::Slab;
 
 use crate::blocking::Pool;
 use crate::coop::{self, Budget};
+use crate::diag::{
+    self, Awaiter, Party, SlowPoll, SlowPollHook, Tag, WaitReason, Waits, WakerAccount,
+};
 use crate::header::Header;
 use crate::id::Id;
 use crate::join_handle::JoinHandle;
 use crate::metrics::{bump, poll_time_bucket, Counters, ExecutorMetrics, TaskSnapshot, TaskState};
 use crate::raw::{self, OwnedTask, RemoteSpawn, RunOutcome, TaskRef};
-use crate::state::{RUNNING, SCHEDULED};
+use crate::state::{HANDLE, RUNNING, SCHEDULED};
+use crate::watchdog::{self, TaskMeta, Watch};
 
 /// Configuration of an [`Executor`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +80,89 @@ fn with_current<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
 
 pub(crate) fn current_task_id() -> Option<Id> {
     with_current(|local| local.current.get().map(|c| c.id)).flatten()
+}
+
+/// Counts `waker` as held by strand for the current task or root future it belongs to.
+#[inline]
+pub(crate) fn track_waker(waker: &Waker) -> Option<Tag> {
+    with_current(|local| {
+        let party = local.identify(waker)?;
+        local.adjust_held(party, true);
+        Some(Tag {
+            exec: local.exec_addr(),
+            party,
+        })
+    })
+    .flatten()
+}
+
+/// Undoes [`track_waker`]; a no-op off the executor's thread (the count then stays too high,
+/// which only makes the runtime's proofs fail, never pass wrongly).
+#[inline]
+pub(crate) fn untrack_waker(tag: Tag) {
+    with_current(|local| {
+        if local.exec_addr() == tag.exec {
+            local.adjust_held(tag.party, false);
+        }
+    });
+}
+
+/// See [`diag::set_wait_reason`].
+pub(crate) fn set_wait_reason(reason: WaitReason) {
+    with_current(|local| local.set_wait_reason(reason));
+}
+
+/// A `JoinHandle` of the task `(executor address, registry key, id)` returned `Pending` after
+/// registering `waker`: record the wait and who sits in the task's awaiter slot.
+pub(crate) fn note_join_pending(target: (usize, usize, Id), waker: &Waker) -> bool {
+    let (exec, key, id) = target;
+    with_current(|local| {
+        local.set_wait_reason(WaitReason::Task { id });
+        if exec != local.exec_addr() {
+            return false;
+        }
+        let party = local.identify(waker);
+        let old = {
+            let Ok(mut owned) = local.owned.try_borrow_mut() else {
+                return false;
+            };
+            let Some(entry) = owned.get_mut(key).filter(|e| e.task.id() == id) else {
+                return false;
+            };
+            if entry.awaiter == party {
+                return party.is_some();
+            }
+            mem::replace(&mut entry.awaiter, party)
+        };
+        if let Some(old) = old {
+            local.adjust_held(old, false);
+        }
+        if let Some(new) = party {
+            local.adjust_held(new, true);
+        }
+        party.is_some()
+    })
+    .unwrap_or(false)
+}
+
+/// The `JoinHandle` of `target` is dropped on this thread: its awaiter slot empties.
+pub(crate) fn note_join_drop(target: (usize, usize, Id)) {
+    let (exec, key, id) = target;
+    with_current(|local| {
+        if exec != local.exec_addr() {
+            return;
+        }
+        let old = local.owned.try_borrow_mut().ok().and_then(|mut owned| {
+            owned
+                .get_mut(key)
+                .filter(|e| e.task.id() == id)?
+                .awaiter
+                .take()
+        });
+        if let Some(old) = old {
+            local.adjust_held(old, false);
+        }
+    });
 }
 
 /// Queues a task: on its executor's local queue when that executor is entered on this thread,
@@ -145,7 +232,7 @@ pub(crate) enum Remote {
 }
 
 pub(crate) struct Meta {
-    name: Option<Box<str>>,
+    name: Option<Arc<str>>,
     location: &'static Location<'static>,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
@@ -218,14 +305,23 @@ enum Deferred {
 struct Current {
     ptr: NonNull<Header>,
     id: Id,
+    /// Registry key (`usize::MAX` while shutdown drops a future: the entry is gone).
+    key: usize,
 }
 
 struct OwnedEntry {
     task: OwnedTask,
-    name: Option<Box<str>>,
+    name: Option<Arc<str>>,
     location: &'static Location<'static>,
     polls: u64,
     last_poll: Option<Instant>,
+    /// This task's wakers held by strand resources ([`diag::TrackedWaker`]s and awaiter slots
+    /// of `JoinHandle`s polled here).
+    held: u32,
+    /// Whose waker sits in this task's `JoinHandle` awaiter slot (counted in its `held`).
+    awaiter: Option<Party>,
+    /// What the task waits on, recorded during its last poll.
+    waits: Waits,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
 }
@@ -238,8 +334,39 @@ impl OwnedEntry {
             location: meta.location,
             polls: 0,
             last_poll: None,
+            held: 0,
+            awaiter: None,
+            waits: Waits::default(),
             #[cfg(feature = "tracing")]
             span: meta.span,
+        }
+    }
+}
+
+/// The runtime's root future (`block_on`), as far as diagnostics go.
+struct Root {
+    waker: Waker,
+    generation: u64,
+    location: &'static Location<'static>,
+    polls: Cell<u64>,
+    in_poll: Cell<bool>,
+    held: Cell<u32>,
+    waits: Cell<Waits>,
+}
+
+/// Clears the root's "being polled" mark, also when its poll panics.
+struct RootPollGuard<'a> {
+    local: &'a Local,
+    ticket: Option<(Instant, u64)>,
+}
+
+impl Drop for RootPollGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(root) = self.local.root.borrow().as_ref() {
+            root.in_poll.set(false);
+        }
+        if let Some((start, ticket)) = self.ticket {
+            self.local.record_poll_time(None, start.elapsed(), ticket);
         }
     }
 }
@@ -260,7 +387,16 @@ pub(crate) struct Local {
     timing: Cell<bool>,
     histogram_on: Cell<bool>,
     slow_poll: Cell<Option<Duration>>,
+    slow_hook: RefCell<Option<SlowPollHook>>,
+    /// The watchdog, while a slow-poll threshold is set.
+    watch: RefCell<Option<Watchdog>>,
+    watch_on: Cell<bool>,
+    root: RefCell<Option<Root>>,
+    root_generation: Cell<u64>,
 }
+
+/// The watchdog state and its thread.
+type Watchdog = (Arc<Watch>, Option<std::thread::JoinHandle<()>>);
 
 /// Restores the running-task context and the coop budget after a task's turn, even when a
 /// waker woken by a completion panics through it.
@@ -278,6 +414,107 @@ impl Drop for TurnGuard<'_> {
 }
 
 impl Local {
+    /// This executor's identity in waker tags (the address of its shared state).
+    #[inline]
+    fn exec_addr(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
+    }
+
+    /// Whose waker `waker` is: the task being polled, or the root future.
+    #[inline]
+    fn identify(&self, waker: &Waker) -> Option<Party> {
+        if let Some(cur) = self.current.get() {
+            if cur.key != usize::MAX && crate::waker::is_task_waker(waker, cur.ptr) {
+                return Some(Party::Task {
+                    key: cur.key,
+                    id: cur.id,
+                });
+            }
+        }
+        let root = self.root.try_borrow().ok()?;
+        let root = root.as_ref()?;
+        root.waker.will_wake(waker).then_some(Party::Root {
+            generation: root.generation,
+        })
+    }
+
+    /// One more (`up`) or one fewer waker of `party` held by strand.
+    #[inline]
+    fn adjust_held(&self, party: Party, up: bool) {
+        let step = |n: u32| {
+            if up {
+                n.saturating_add(1)
+            } else {
+                n.saturating_sub(1)
+            }
+        };
+        match party {
+            Party::Task { key, id } => {
+                if let Ok(mut owned) = self.owned.try_borrow_mut() {
+                    if let Some(e) = owned.get_mut(key).filter(|e| e.task.id() == id) {
+                        e.held = step(e.held);
+                    }
+                }
+            }
+            Party::Root { generation } => {
+                if let Ok(root) = self.root.try_borrow() {
+                    if let Some(root) = root.as_ref().filter(|r| r.generation == generation) {
+                        root.held.set(step(root.held.get()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_wait_reason(&self, reason: WaitReason) {
+        if let Some(cur) = self.current.get() {
+            if let Ok(mut owned) = self.owned.try_borrow_mut() {
+                if let Some(e) = owned.get_mut(cur.key).filter(|e| e.task.id() == cur.id) {
+                    let epoch = e.polls;
+                    e.waits.record(epoch, reason);
+                }
+            }
+            return;
+        }
+        if let Ok(root) = self.root.try_borrow() {
+            if let Some(root) = root.as_ref().filter(|r| r.in_poll.get()) {
+                let mut waits = root.waits.get();
+                waits.record(root.polls.get(), reason);
+                root.waits.set(waits);
+            }
+        }
+    }
+
+    fn watch(&self) -> Option<Arc<Watch>> {
+        self.watch.borrow().as_ref().map(|(w, _)| Arc::clone(w))
+    }
+
+    #[cold]
+    fn watch_spawned(&self, id: Id, name: Option<&Arc<str>>, location: &'static Location<'static>) {
+        if let Some(w) = self.watch() {
+            w.insert_meta(
+                id.as_u64(),
+                TaskMeta {
+                    name: name.cloned(),
+                    location,
+                },
+            );
+        }
+    }
+
+    /// A task left the registry: release what its entry counted.
+    #[cold]
+    fn entry_removed(&self, entry: OwnedEntry) {
+        if let Some(party) = entry.awaiter {
+            self.adjust_held(party, false);
+        }
+        if self.watch_on.get() {
+            if let Some(w) = self.watch() {
+                w.remove_meta(entry.task.id().as_u64());
+            }
+        }
+    }
+
     /// Called by the raw poll epilogue: did the task ask to be requeued behind the others?
     #[inline]
     pub(crate) fn take_yield_request(&self) -> bool {
@@ -329,6 +566,9 @@ impl Local {
             return JoinHandle::new(raw::new_cancelled(future, id));
         }
         let meta = Meta::new(id, meta, location);
+        if self.watch_on.get() {
+            self.watch_spawned(id, meta.name.as_ref(), location);
+        }
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();
         let (task, owned_task, join) = raw::new_task(future, id, &self.shared, entry.key());
@@ -340,6 +580,9 @@ impl Local {
     }
 
     fn adopt(&self, spawn: RemoteSpawn, meta: Meta) {
+        if self.watch_on.get() {
+            self.watch_spawned(spawn.id(), meta.name.as_ref(), meta.location);
+        }
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();
         let (task, owned_task) = spawn.adopt(entry.key());
@@ -415,6 +658,7 @@ impl Local {
             prev: self.current.replace(Some(Current {
                 ptr: task.ptr(),
                 id: task.id(),
+                key,
             })),
             budget: coop::set(Budget::INITIAL),
         };
@@ -428,11 +672,14 @@ impl Local {
             let task_id = task.id().as_u64();
             tracing::trace!(target: "strand::task", { task.id = task_id }, "poll");
         }
-        let start = self.timing.get().then(Instant::now);
+        let start = self
+            .timing
+            .get()
+            .then(|| self.poll_started(task.id().as_u64()));
         let outcome = task.run(self);
         drop(guard);
-        if let Some(start) = start {
-            self.record_poll_time(key, start.elapsed());
+        if let Some((start, ticket)) = start {
+            self.record_poll_time(Some(key), start.elapsed(), ticket);
         }
         match outcome {
             RunOutcome::Idle => self.note_poll(key),
@@ -448,7 +695,12 @@ impl Local {
             }
             RunOutcome::Completed => {
                 bump(&self.counters.polls);
-                self.owned.borrow_mut().try_remove(key);
+                let removed = self.owned.borrow_mut().try_remove(key);
+                if let Some(entry) = removed {
+                    if entry.awaiter.is_some() || self.watch_on.get() {
+                        self.entry_removed(entry);
+                    }
+                }
             }
             RunOutcome::Stale => {}
         }
@@ -462,36 +714,57 @@ impl Local {
         }
     }
 
+    /// Poll timing is on: the poll starts now (published to the watchdog when it runs).
     #[cold]
-    fn record_poll_time(&self, key: usize, took: Duration) {
+    fn poll_started(&self, task: u64) -> (Instant, u64) {
+        let start = Instant::now();
+        let mut ticket = 0;
+        if self.watch_on.get() {
+            if let Some((w, _)) = self.watch.borrow().as_ref() {
+                ticket = w.begin(task, start);
+            }
+        }
+        (start, ticket)
+    }
+
+    /// A timed poll of the task at registry `key` (`None`: the root future) took `took`.
+    #[cold]
+    fn record_poll_time(&self, key: Option<usize>, took: Duration, ticket: u64) {
+        if ticket != 0 {
+            if let Some((w, _)) = self.watch.borrow().as_ref() {
+                w.end(ticket);
+            }
+        }
         if self.histogram_on.get() {
             bump(&self.counters.histogram[poll_time_bucket(took)]);
         }
-        if let Some(threshold) = self.slow_poll.get() {
-            if took > threshold {
-                bump(&self.counters.slow_polls);
-                #[cfg(feature = "tracing")]
-                if let Some(e) = self.owned.borrow().get(key) {
-                    let (task_id, name) = (e.task.id().as_u64(), e.name.as_deref().unwrap_or(""));
-                    let (file, line, col) =
-                        (e.location.file(), e.location.line(), e.location.column());
-                    tracing::warn!(
-                        target: "strand::task",
-                        {
-                            task.id = task_id,
-                            task.name = name,
-                            loc.file = file,
-                            loc.line = line,
-                            loc.col = col,
-                            poll_time = ?took,
-                        },
-                        "slow poll"
-                    );
-                }
-            }
+        let Some(threshold) = self.slow_poll.get() else {
+            return;
+        };
+        if took <= threshold {
+            return;
         }
-        #[cfg(not(feature = "tracing"))]
-        let _ = key;
+        bump(&self.counters.slow_polls);
+        let (task, name, location) = match key {
+            Some(key) => match self.owned.borrow().get(key) {
+                Some(e) => (Some(e.task.id()), e.name.clone(), Some(e.location)),
+                None => return,
+            },
+            None => (None, None, self.root.borrow().as_ref().map(|r| r.location)),
+        };
+        let report = SlowPoll {
+            task,
+            name,
+            location,
+            elapsed: took,
+            threshold,
+            in_progress: false,
+        };
+        let hook = self.slow_hook.borrow().clone();
+        match hook {
+            Some(hook) => hook(&report),
+            None => diag::default_slow_poll_report(&report),
+        }
     }
 
     fn shutdown(&self) {
@@ -506,6 +779,7 @@ impl Local {
             (mem::take(&mut q.entries), q.unpark.take())
         };
         drop(unpark);
+        self.stop_watchdog();
         // First, so that a `spawn_blocking` from a dropped future is refused too.
         self.shared.pool.shutdown();
         // Queue entries only hold references; dropping them runs no task code. Unadopted
@@ -522,6 +796,7 @@ impl Local {
                 let prev = self.current.replace(Some(Current {
                     ptr: entry.task.ptr(),
                     id: entry.task.id(),
+                    key: usize::MAX,
                 }));
                 #[cfg(feature = "tracing")]
                 let _enter = entry.span.enter();
@@ -531,6 +806,20 @@ impl Local {
         }
         drop(mem::take(&mut *self.queue.borrow_mut()));
         drop(mem::take(&mut *self.deferred.borrow_mut()));
+    }
+
+    /// Stops the watchdog thread, if any, and waits for it to exit.
+    fn stop_watchdog(&self) {
+        self.watch_on.set(false);
+        let taken = self.watch.borrow_mut().take();
+        if let Some((watch, thread)) = taken {
+            watch.stop();
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+            let c = &self.counters.watchdog_reports;
+            c.set(c.get() + watch.reports());
+        }
     }
 }
 
@@ -633,6 +922,11 @@ impl Executor {
                 timing: Cell::new(false),
                 histogram_on: Cell::new(false),
                 slow_poll: Cell::new(None),
+                slow_hook: RefCell::new(None),
+                watch: RefCell::new(None),
+                watch_on: Cell::new(false),
+                root: RefCell::new(None),
+                root_generation: Cell::new(0),
             }),
         }
     }
@@ -737,11 +1031,82 @@ impl Executor {
     }
 
     /// Reports polls slower than `threshold` (`None`: off): counted in
-    /// `ExecutorMetrics::slow_polls` and, with the `tracing` feature, a warning naming the
-    /// task and where it was spawned. Turns poll timing on (one clock read per poll).
+    /// `ExecutorMetrics::slow_polls` and reported (see [`set_slow_poll_hook`]) with the task's
+    /// id, name and spawn location. A watchdog thread (`strand-watchdog`) also reports a poll
+    /// that is *still running* past the threshold, while it runs (`SlowPoll::in_progress`): a
+    /// blocking call on the runtime thread shows up while it blocks. The thread exits when the
+    /// threshold is cleared or the executor shuts down.
+    ///
+    /// Costs, only while set: one clock read and a few atomic stores per poll, and a side table
+    /// of task names updated at spawn and completion.
+    ///
+    /// [`set_slow_poll_hook`]: Executor::set_slow_poll_hook
     pub fn set_slow_poll_threshold(&self, threshold: Option<Duration>) {
-        self.local.slow_poll.set(threshold);
+        let l = &self.local;
+        l.slow_poll.set(threshold);
+        match threshold {
+            Some(t) if !l.closed.get() => {
+                if let Some(w) = l.watch() {
+                    w.set_threshold(t);
+                } else {
+                    let watch = Arc::new(Watch::new(t, l.slow_hook.borrow().clone()));
+                    for (_, e) in l.owned.borrow().iter() {
+                        watch.insert_meta(
+                            e.task.id().as_u64(),
+                            TaskMeta {
+                                name: e.name.clone(),
+                                location: e.location,
+                            },
+                        );
+                    }
+                    if let Some(root) = l.root.borrow().as_ref() {
+                        watch.insert_meta(
+                            watchdog::ROOT,
+                            TaskMeta {
+                                name: None,
+                                location: root.location,
+                            },
+                        );
+                    }
+                    let thread = watchdog::spawn(Arc::clone(&watch));
+                    *l.watch.borrow_mut() = Some((watch, thread));
+                    l.watch_on.set(true);
+                }
+            }
+            _ => l.stop_watchdog(),
+        }
         self.update_timing();
+    }
+
+    /// Where slow-poll reports go (`None`: the default, a `tracing` warning with the `tracing`
+    /// feature, else a line on stderr). The hook runs on the executor thread for polls that
+    /// returned and on the watchdog thread for polls still running.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use strand_executor::{task, Executor, ExecutorConfig};
+    ///
+    /// let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| {}));
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// exec.set_slow_poll_hook(Some(Arc::new(move |r| sink.lock().unwrap().push(r.clone()))));
+    /// exec.set_slow_poll_threshold(Some(Duration::from_millis(5)));
+    /// let _h = task::Builder::new()
+    ///     .name("sleepy")
+    ///     .spawn_on(async { std::thread::sleep(Duration::from_millis(50)) }, &exec)
+    ///     .unwrap();
+    /// while exec.tick(64) {}
+    /// let seen = seen.lock().unwrap();
+    /// let done = seen.iter().find(|r| !r.in_progress).unwrap();
+    /// assert_eq!(done.name.as_deref(), Some("sleepy"));
+    /// assert!(done.elapsed >= Duration::from_millis(50));
+    /// ```
+    pub fn set_slow_poll_hook(&self, hook: Option<SlowPollHook>) {
+        if let Some(w) = self.local.watch() {
+            w.set_hook(hook.clone());
+        }
+        *self.local.slow_hook.borrow_mut() = hook;
     }
 
     /// Records every poll's duration in `ExecutorMetrics::poll_time_histogram` (one clock read
@@ -749,6 +1114,107 @@ impl Executor {
     pub fn set_poll_time_histogram(&self, enabled: bool) {
         self.local.histogram_on.set(enabled);
         self.update_timing();
+    }
+
+    /// Starts the diagnostics of a runtime's root future (the future `block_on` drives, woken
+    /// by `waker`, called at `location`): wakers of it stored in strand resources are counted
+    /// ([`root_account`](Executor::root_account)), its wait reasons recorded and its polls timed
+    /// like a task's when poll timing is on (see [`poll_root`](Executor::poll_root)).
+    pub fn begin_root(&self, waker: &Waker, location: &'static Location<'static>) {
+        let l = &self.local;
+        let generation = l.root_generation.get() + 1;
+        l.root_generation.set(generation);
+        let old = l.root.borrow_mut().replace(Root {
+            waker: waker.clone(),
+            generation,
+            location,
+            polls: Cell::new(0),
+            in_poll: Cell::new(false),
+            held: Cell::new(0),
+            waits: Cell::new(Waits::default()),
+        });
+        drop(old);
+        if let Some(w) = l.watch() {
+            w.insert_meta(
+                watchdog::ROOT,
+                TaskMeta {
+                    name: None,
+                    location,
+                },
+            );
+        }
+    }
+
+    /// Ends what [`begin_root`](Executor::begin_root) started.
+    pub fn end_root(&self) {
+        let old = self.local.root.borrow_mut().take();
+        drop(old);
+    }
+
+    /// Polls the root future: runs `f` (which polls it) as the root's poll, timed like a task's
+    /// poll when poll timing is on (slow-poll reports and the watchdog name it "the block_on
+    /// future").
+    #[inline]
+    pub fn poll_root<R>(&self, f: impl FnOnce() -> R) -> R {
+        let l = &self.local;
+        if let Some(root) = l.root.borrow().as_ref() {
+            root.polls.set(root.polls.get() + 1);
+            root.in_poll.set(true);
+        }
+        let ticket = l.timing.get().then(|| l.poll_started(watchdog::ROOT));
+        let _guard = RootPollGuard { local: l, ticket };
+        f()
+    }
+
+    /// The root future's accounting (between [`begin_root`](Executor::begin_root) and
+    /// [`end_root`](Executor::end_root)).
+    pub fn root_account(&self) -> Option<diag::RootAccount> {
+        let root = self.local.root.borrow();
+        let root = root.as_ref()?;
+        let polls = root.polls.get();
+        Some(diag::RootAccount {
+            held_by_strand: root.held.get(),
+            polls,
+            in_poll: root.in_poll.get(),
+            waits_on: if root.in_poll.get() {
+                Vec::new()
+            } else {
+                root.waits.get().get(polls)
+            },
+            location: root.location,
+        })
+    }
+
+    /// Per live task: how many references to it exist besides its registry entry, how many of
+    /// them are wakers held by strand resources, and where its `JoinHandle` is. See
+    /// [`WakerAccount::only_strand_can_wake`].
+    pub fn waker_accounts(&self) -> Vec<WakerAccount> {
+        let generation = self.local.root.borrow().as_ref().map(|r| r.generation);
+        self.local
+            .owned
+            .borrow()
+            .iter()
+            .map(|(_, e)| {
+                let st = e.task.state();
+                WakerAccount {
+                    id: e.task.id(),
+                    idle: !st.has(SCHEDULED | RUNNING),
+                    outside_refs: st.refs().saturating_sub(1),
+                    held_by_strand: e.held,
+                    awaiter: if !st.has(HANDLE) {
+                        Awaiter::Detached
+                    } else {
+                        match e.awaiter {
+                            Some(Party::Task { id, .. }) => Awaiter::Task(id),
+                            Some(Party::Root { generation: g }) if Some(g) == generation => {
+                                Awaiter::Root
+                            }
+                            _ => Awaiter::Unknown,
+                        }
+                    },
+                }
+            })
+            .collect()
     }
 
     fn update_timing(&self) {
@@ -777,6 +1243,8 @@ impl Executor {
         m.blocking_idle_threads = pool.idle;
         m.blocking_queue_depth = pool.queued;
         m.blocking_in_flight = pool.in_flight;
+        m.slow_polls_in_progress = self.local.counters.watchdog_reports.get()
+            + self.local.watch().map_or(0, |w| w.reports());
         m
     }
 
@@ -814,6 +1282,11 @@ impl Executor {
                     },
                     polls: e.polls,
                     last_poll: e.last_poll,
+                    waits_on: if state.has(RUNNING | SCHEDULED) || e.polls == 0 {
+                        Vec::new()
+                    } else {
+                        e.waits.get(e.polls - 1)
+                    },
                 }
             })
             .collect()
