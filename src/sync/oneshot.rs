@@ -2,7 +2,7 @@
 //!
 //! [`channel`] returns a [`Sender`] and a [`Receiver`]. [`Sender::send`] stores the value (or
 //! hands it back if the receiver is gone); the receiver is a future that resolves to the value,
-//! or to [`RecvError`](error::RecvError) if the sender was dropped without sending.
+//! or to [`RecvError`] if the sender was dropped without sending.
 //!
 //! # Cancel safety
 //! Awaiting `&mut Receiver` (e.g. in a `select`) is cancel-safe: a value sent meanwhile stays

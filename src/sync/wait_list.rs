@@ -7,7 +7,9 @@
 //! queue when it hands that waiter something (a permit, a notification) or closes, so the owner
 //! can still find out what happened and pass on what it was given.
 //!
-//! Steady state allocates nothing: the slab only grows to the peak number of concurrent waiters.
+//! Steady state allocates nothing: the slab only grows to the peak number of concurrent waiters,
+//! and the first slot is stored inline, so a primitive that never has more than one waiter at a
+//! time (a per-request `Notify`, a mutex shared by two tasks) never allocates at all.
 //!
 //! Wakers are never dropped or woken by this module while a caller holds a borrow of the
 //! primitive's state: [`WaitList::remove`] and [`update_waker`] hand the old waker back, and
@@ -48,6 +50,9 @@ enum Slot<T> {
 
 /// A slab-backed FIFO of waiters.
 pub(crate) struct WaitList<T> {
+    /// Slot 0, inline.
+    first: Slot<T>,
+    /// Slot `i >= 1` lives at `slots[i - 1]`.
     slots: Vec<Slot<T>>,
     free: u32,
     head: u32,
@@ -58,11 +63,28 @@ pub(crate) struct WaitList<T> {
 impl<T> WaitList<T> {
     pub(crate) const fn new() -> Self {
         WaitList {
+            first: Slot::Vacant { next_free: NIL },
             slots: Vec::new(),
-            free: NIL,
+            free: 0,
             head: NIL,
             tail: NIL,
             linked: 0,
+        }
+    }
+
+    fn slot(&self, idx: u32) -> &Slot<T> {
+        if idx == 0 {
+            &self.first
+        } else {
+            &self.slots[idx as usize - 1]
+        }
+    }
+
+    fn slot_mut(&mut self, idx: u32) -> &mut Slot<T> {
+        if idx == 0 {
+            &mut self.first
+        } else {
+            &mut self.slots[idx as usize - 1]
         }
     }
 
@@ -87,13 +109,13 @@ impl<T> WaitList<T> {
         };
         let idx = if self.free != NIL {
             let idx = self.free;
-            match std::mem::replace(&mut self.slots[idx as usize], Slot::Occupied(node)) {
+            match std::mem::replace(self.slot_mut(idx), Slot::Occupied(node)) {
                 Slot::Vacant { next_free } => self.free = next_free,
                 Slot::Occupied(_) => unreachable!("free list points at an occupied slot"),
             }
             idx
         } else {
-            let idx = u32::try_from(self.slots.len())
+            let idx = u32::try_from(self.slots.len() + 1)
                 .ok()
                 .filter(|&i| i != NIL)
                 .expect("too many concurrent waiters");
@@ -111,7 +133,7 @@ impl<T> WaitList<T> {
     }
 
     fn node_at(&mut self, idx: u32) -> &mut Node<T> {
-        match &mut self.slots[idx as usize] {
+        match self.slot_mut(idx) {
             Slot::Occupied(n) => n,
             Slot::Vacant { .. } => unreachable!("wait list link to a vacant slot"),
         }
@@ -120,7 +142,7 @@ impl<T> WaitList<T> {
     /// The entry behind `key`. Panics if `key` was removed (a bug in the primitive).
     #[cfg(test)]
     pub(crate) fn get(&self, key: Key) -> &Node<T> {
-        match &self.slots[key.0 as usize] {
+        match self.slot(key.0) {
             Slot::Occupied(n) => n,
             Slot::Vacant { .. } => unreachable!("stale wait list key"),
         }
@@ -161,12 +183,8 @@ impl<T> WaitList<T> {
     /// borrow of the primitive).
     pub(crate) fn remove(&mut self, key: Key) -> Node<T> {
         self.unlink(key);
-        let slot = std::mem::replace(
-            &mut self.slots[key.0 as usize],
-            Slot::Vacant {
-                next_free: self.free,
-            },
-        );
+        let next_free = self.free;
+        let slot = std::mem::replace(self.slot_mut(key.0), Slot::Vacant { next_free });
         self.free = key.0;
         match slot {
             Slot::Occupied(n) => n,
@@ -275,7 +293,7 @@ mod tests {
         let mut out = Vec::new();
         let mut cur = l.head;
         while cur != NIL {
-            let n = match &l.slots[cur as usize] {
+            let n = match l.slot(cur) {
                 Slot::Occupied(n) => n,
                 Slot::Vacant { .. } => panic!("vacant in list"),
             };
@@ -306,7 +324,7 @@ mod tests {
         // Freed slots are reused: no growth in steady state.
         let d = l.push_back(4, None);
         let e = l.push_back(5, None);
-        assert_eq!(l.slots.len(), 3);
+        assert_eq!(l.slots.len() + 1, 3);
         assert_eq!(order(&l), [3, 4, 5]);
         l.remove(c);
         l.remove(e);
@@ -341,6 +359,24 @@ mod tests {
         drop(b);
         assert_eq!(w.0.load(Ordering::SeqCst), 2 * BATCH + 1);
         assert_eq!(Arc::strong_count(&w), 1, "every waker was consumed");
+    }
+
+    #[test]
+    fn a_single_waiter_at_a_time_never_allocates() {
+        let mut l = WaitList::new();
+        for i in 0..100 {
+            let k = l.push_back(i, None);
+            assert_eq!(l.front(), Some(k));
+            l.unlink(k);
+            assert_eq!(l.remove(k).data, i);
+        }
+        assert_eq!(l.slots.capacity(), 0);
+        let a = l.push_back(1, None);
+        let b = l.push_back(2, None);
+        assert_eq!(order(&l), [1, 2]);
+        l.remove(a);
+        l.remove(b);
+        assert!(l.is_empty());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! [`Sender::subscribe`] or `Receiver::clone`. [`Sender::send`] replaces the value and wakes every
 //! receiver waiting in [`Receiver::changed`]. Each receiver remembers the version it last saw:
 //! `changed()` completes at once if the current value is unseen, otherwise when the next value
-//! is sent; it fails with [`RecvError`](error::RecvError) once the sender is gone and the
+//! is sent; it fails with [`RecvError`] once the sender is gone and the
 //! current value was seen. A slow receiver skips intermediate values, it never queues them.
 //!
 //! # Borrows
