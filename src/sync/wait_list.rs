@@ -72,6 +72,7 @@ impl<T> WaitList<T> {
         }
     }
 
+    #[cfg(test)]
     fn slot(&self, idx: u32) -> &Slot<T> {
         if idx == 0 {
             &self.first
