@@ -47,7 +47,9 @@ fn spawn_many(c: &mut Criterion) {
     g.bench_function("strand", |b| {
         b.iter(|| {
             rt.block_on(async {
-                let hs: Vec<_> = (0..SPAWN_MANY).map(|i| strand::spawn(async move { i })).collect();
+                let hs: Vec<_> = (0..SPAWN_MANY)
+                    .map(|i| strand::spawn(async move { i }))
+                    .collect();
                 for h in hs {
                     std::hint::black_box(h.await.unwrap());
                 }
@@ -58,7 +60,9 @@ fn spawn_many(c: &mut Criterion) {
     g.bench_function("tokio", |b| {
         b.iter(|| {
             trt.block_on(async {
-                let hs: Vec<_> = (0..SPAWN_MANY).map(|i| tokio::spawn(async move { i })).collect();
+                let hs: Vec<_> = (0..SPAWN_MANY)
+                    .map(|i| tokio::spawn(async move { i }))
+                    .collect();
                 for h in hs {
                     std::hint::black_box(h.await.unwrap());
                 }
@@ -82,7 +86,9 @@ fn spawn_many(c: &mut Criterion) {
     g.bench_function("smol", |b| {
         b.iter(|| {
             futures_lite::future::block_on(ex.run(async {
-                let hs: Vec<_> = (0..SPAWN_MANY).map(|i| ex.spawn(async move { i })).collect();
+                let hs: Vec<_> = (0..SPAWN_MANY)
+                    .map(|i| ex.spawn(async move { i }))
+                    .collect();
                 for h in hs {
                     std::hint::black_box(h.await);
                 }
@@ -192,12 +198,17 @@ fn tokio_chain(n: usize) -> Pin<Box<dyn Future<Output = ()> + Send>> {
 fn tokio_local_chain(n: usize) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
         if n > 0 {
-            tokio::task::spawn_local(tokio_local_chain(n - 1)).await.unwrap();
+            tokio::task::spawn_local(tokio_local_chain(n - 1))
+                .await
+                .unwrap();
         }
     })
 }
 
-fn smol_chain(ex: &'static smol::LocalExecutor<'static>, n: usize) -> Pin<Box<dyn Future<Output = ()>>> {
+fn smol_chain(
+    ex: &'static smol::LocalExecutor<'static>,
+    n: usize,
+) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
         if n > 0 {
             ex.spawn(smol_chain(ex, n - 1)).await;
@@ -208,9 +219,13 @@ fn smol_chain(ex: &'static smol::LocalExecutor<'static>, n: usize) -> Pin<Box<dy
 fn chained_spawn(c: &mut Criterion) {
     let mut g = c.benchmark_group("scheduler::chained_spawn");
     let rt = strand::Runtime::new().unwrap();
-    g.bench_function("strand", |b| b.iter(|| rt.block_on(strand_chain(CHAIN_DEPTH))));
+    g.bench_function("strand", |b| {
+        b.iter(|| rt.block_on(strand_chain(CHAIN_DEPTH)))
+    });
     let trt = tokio_rt();
-    g.bench_function("tokio", |b| b.iter(|| trt.block_on(tokio_chain(CHAIN_DEPTH))));
+    g.bench_function("tokio", |b| {
+        b.iter(|| trt.block_on(tokio_chain(CHAIN_DEPTH)))
+    });
     g.bench_function("tokio_local", |b| {
         b.iter(|| {
             let local = tokio::task::LocalSet::new();
@@ -260,7 +275,8 @@ fn ping_pong(c: &mut Criterion) {
         b.iter(|| {
             trt.block_on(async {
                 let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-                let remaining = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(PING_PONG_PAIRS));
+                let remaining =
+                    std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(PING_PONG_PAIRS));
                 let done_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(done_tx)));
                 for _ in 0..PING_PONG_PAIRS {
                     let remaining = remaining.clone();

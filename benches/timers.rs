@@ -52,7 +52,8 @@ fn insert_cancel(c: &mut Criterion) {
 /// CPU time this thread has used, from /proc (ns resolution). `fire_many` is dominated in
 /// wall time by its 50 ms sleeps, so it reports the runtime thread's CPU time instead.
 fn thread_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat");
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("/proc/thread-self/schedstat");
     Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
 }
 
@@ -64,18 +65,18 @@ fn fire_many(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let t0 = thread_cpu();
             for _ in 0..iters {
-            rt.block_on(async {
-                let hs: Vec<_> = (0..FIRE_MANY)
-                    .map(|i| {
-                        strand::spawn(strand::time::sleep(Duration::from_millis(
-                            1 + i as u64 % FIRE_SPREAD_MS,
-                        )))
-                    })
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            });
+                rt.block_on(async {
+                    let hs: Vec<_> = (0..FIRE_MANY)
+                        .map(|i| {
+                            strand::spawn(strand::time::sleep(Duration::from_millis(
+                                1 + i as u64 % FIRE_SPREAD_MS,
+                            )))
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                });
             }
             thread_cpu() - t0
         })
@@ -88,18 +89,18 @@ fn fire_many(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let t0 = thread_cpu();
             for _ in 0..iters {
-            trt.block_on(async {
-                let hs: Vec<_> = (0..FIRE_MANY)
-                    .map(|i| {
-                        tokio::spawn(tokio::time::sleep(Duration::from_millis(
-                            1 + i as u64 % FIRE_SPREAD_MS,
-                        )))
-                    })
-                    .collect();
-                for h in hs {
-                    h.await.unwrap();
-                }
-            });
+                trt.block_on(async {
+                    let hs: Vec<_> = (0..FIRE_MANY)
+                        .map(|i| {
+                            tokio::spawn(tokio::time::sleep(Duration::from_millis(
+                                1 + i as u64 % FIRE_SPREAD_MS,
+                            )))
+                        })
+                        .collect();
+                    for h in hs {
+                        h.await.unwrap();
+                    }
+                });
             }
             thread_cpu() - t0
         })

@@ -57,7 +57,10 @@ fn runtime_spawn_outside_block_on_runs_when_driven() {
         r.set(true);
         5
     });
-    assert!(!ran.get(), "a task must not run before the runtime is driven");
+    assert!(
+        !ran.get(),
+        "a task must not run before the runtime is driven"
+    );
     assert_eq!(rt.block_on(h).unwrap(), 5);
     assert!(ran.get());
 }
@@ -124,7 +127,10 @@ fn nested_block_on_panics_and_leaves_the_runtime_usable() {
         let inner = Runtime::new().unwrap();
         let err = catch_unwind(AssertUnwindSafe(|| inner.block_on(async { 1 }))).unwrap_err();
         let msg = panic_message(&*err);
-        assert!(msg.contains("within a runtime"), "unexpected message: {msg}");
+        assert!(
+            msg.contains("within a runtime"),
+            "unexpected message: {msg}"
+        );
 
         // The same misuse inside a task is caught by the task.
         let h = strand::spawn(async { strand::block_on(async { 2 }) });

@@ -51,12 +51,19 @@ fn ten_thousand_live_tasks_are_dropped_once_on_the_runtime_thread() {
         // Let the first batch of tasks start and park; the rest are dropped unpolled.
         strand::task::yield_now().await;
     });
-    assert_eq!(drops.get(), 0, "no task may be dropped while the runtime lives");
+    assert_eq!(
+        drops.get(),
+        0,
+        "no task may be dropped while the runtime lives"
+    );
     let started = Instant::now();
     drop(rt);
     let took = started.elapsed();
     assert_eq!(drops.get(), TASKS, "each future dropped exactly once");
-    assert!(!wrong_thread.get(), "futures must be dropped on the runtime thread");
+    assert!(
+        !wrong_thread.get(),
+        "futures must be dropped on the runtime thread"
+    );
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
     // Every handle outside resolves to a cancelled error.
     for h in handles {
@@ -77,7 +84,9 @@ fn pending_handle_outside_resolves_cancelled_after_drop() {
     let rt = Runtime::new().unwrap();
     let h = rt.spawn(async { 1 });
     drop(rt);
-    assert!(futures_lite::future::block_on(h).unwrap_err().is_cancelled());
+    assert!(futures_lite::future::block_on(h)
+        .unwrap_err()
+        .is_cancelled());
 }
 
 /// A Drop that spawns, makes timers and sockets while the runtime shuts down.
@@ -113,7 +122,10 @@ fn drops_during_shutdown_run_inside_the_context_and_late_spawns_are_cancelled() 
     rt.block_on(strand::task::yield_now());
     drop(rt);
     assert!(ran.get());
-    let h = spawned.borrow_mut().take().expect("the drop spawned a task");
+    let h = spawned
+        .borrow_mut()
+        .take()
+        .expect("the drop spawned a task");
     let e = futures_lite::future::block_on(h).unwrap_err();
     assert!(e.is_cancelled());
 }
@@ -157,7 +169,10 @@ fn shutdown_timeout_waits_for_blocking_jobs_and_drop_does_not() {
         strand::time::sleep(Duration::from_millis(10)).await;
     });
     rt.shutdown_timeout(Duration::from_secs(10));
-    assert!(*done.lock().unwrap(), "shutdown_timeout waits for running jobs");
+    assert!(
+        *done.lock().unwrap(),
+        "shutdown_timeout waits for running jobs"
+    );
 
     let rt = Runtime::new().unwrap();
     rt.block_on(async {

@@ -40,7 +40,10 @@ fn abort_drops_the_future_before_the_handle_resolves_cancelled() {
         }
         .await;
         assert!(res.unwrap_err().is_cancelled());
-        assert!(dropped_when_resolved, "destructor must run before the JoinHandle resolves");
+        assert!(
+            dropped_when_resolved,
+            "destructor must run before the JoinHandle resolves"
+        );
     });
 }
 
@@ -77,7 +80,10 @@ fn abort_handle_works_from_another_thread_and_with_a_dropped_join_handle() {
             }
             strand::time::sleep(Duration::from_millis(1)).await;
         }
-        assert!(dropped.get(), "abort of a detached task must still drop its future");
+        assert!(
+            dropped.get(),
+            "abort of a detached task must still drop its future"
+        );
     });
 }
 
@@ -231,10 +237,17 @@ fn unconstrained_opts_out_of_the_budget() {
         };
         // Constrained: the budget (128) forces the task back to the scheduler several times.
         let polls = Rc::new(Cell::new(0u32));
-        strand::spawn(CountPolls { inner: Box::pin(ready_sleeps()), polls: polls.clone() })
-            .await
-            .unwrap();
-        assert!(polls.get() >= 1000 / 128, "budget did not force yields: {} polls", polls.get());
+        strand::spawn(CountPolls {
+            inner: Box::pin(ready_sleeps()),
+            polls: polls.clone(),
+        })
+        .await
+        .unwrap();
+        assert!(
+            polls.get() >= 1000 / 128,
+            "budget did not force yields: {} polls",
+            polls.get()
+        );
         // Unconstrained: one poll does it all.
         let polls = Rc::new(Cell::new(0u32));
         strand::spawn(CountPolls {
@@ -318,7 +331,12 @@ fn wakes_from_four_threads_are_never_lost() {
     for t in threads {
         t.join().unwrap();
     }
-    assert!(finished.is_ok(), "only {} of {} wakes arrived", done.get(), 4 * PER_THREAD);
+    assert!(
+        finished.is_ok(),
+        "only {} of {} wakes arrived",
+        done.get(),
+        4 * PER_THREAD
+    );
 }
 
 /// CPU time (user + system) of the calling thread, from /proc.
@@ -345,14 +363,20 @@ fn an_idle_runtime_blocks_instead_of_spinning() {
     let cpu = thread_cpu_time() - cpu0;
     waker_thread.join().unwrap();
     assert!(wall.elapsed() >= Duration::from_millis(500));
-    assert!(cpu < Duration::from_millis(150), "an idle wait burned {cpu:?} of CPU");
+    assert!(
+        cpu < Duration::from_millis(150),
+        "an idle wait burned {cpu:?} of CPU"
+    );
 }
 
 #[test]
 fn blocking_pool_cap_holds_and_the_runtime_stays_responsive() {
     const JOBS: usize = 2_000;
     const CAP: usize = 8;
-    let rt = Runtime::builder().max_blocking_threads(CAP).build().unwrap();
+    let rt = Runtime::builder()
+        .max_blocking_threads(CAP)
+        .build()
+        .unwrap();
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     rt.block_on(async {
@@ -379,7 +403,10 @@ fn blocking_pool_cap_holds_and_the_runtime_stays_responsive() {
         for (i, h) in hs.into_iter().enumerate() {
             assert_eq!(h.await.unwrap(), i * 2);
         }
-        assert!(ticks.get() > 0, "the timer task must run while the pool works");
+        assert!(
+            ticks.get() > 0,
+            "the timer task must run while the pool works"
+        );
         ticker.abort();
     });
     let p = peak.load(Ordering::SeqCst);

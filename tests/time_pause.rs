@@ -70,7 +70,10 @@ async fn no_auto_advance_while_a_blocking_job_runs() {
     })
     .await
     .unwrap();
-    assert!(!fired_during_job, "the clock auto-advanced while a blocking job was in flight");
+    assert!(
+        !fired_during_job,
+        "the clock auto-advanced while a blocking job was in flight"
+    );
     timer.await.unwrap();
     assert!(fired.load(Ordering::SeqCst));
 }

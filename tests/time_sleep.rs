@@ -28,7 +28,11 @@ async fn two_thousand_random_sleeps_never_complete_early() {
     while let Some(r) = set.join_next().await {
         r.unwrap();
     }
-    assert!(early.borrow().is_empty(), "early wakeups: {:?}", early.borrow());
+    assert!(
+        early.borrow().is_empty(),
+        "early wakeups: {:?}",
+        early.borrow()
+    );
 }
 
 #[strand::test]
@@ -42,7 +46,10 @@ async fn boundary_deadlines_fire_on_time_also_after_the_wheel_advanced() {
             let start = Instant::now();
             sleep(Duration::from_millis(ms)).await;
             let took = start.elapsed();
-            assert!(took >= Duration::from_millis(ms), "{ms} ms sleep woke after {took:?}");
+            assert!(
+                took >= Duration::from_millis(ms),
+                "{ms} ms sleep woke after {took:?}"
+            );
             assert!(
                 took < Duration::from_millis(ms + 1000),
                 "{ms} ms sleep woke after {took:?}"
@@ -82,7 +89,10 @@ async fn zero_and_past_deadlines_complete_at_the_first_poll() {
     sleep_until(past).await;
     // Well under a millisecond each: never waiting for a timer tick.
     let took = start.elapsed();
-    assert!(took < Duration::from_millis(500), "1,000 sleep(0) took {took:?}");
+    assert!(
+        took < Duration::from_millis(500),
+        "1,000 sleep(0) took {took:?}"
+    );
     assert!(sleep(Duration::ZERO).is_elapsed());
 }
 
@@ -98,13 +108,20 @@ async fn huge_deadlines_neither_panic_nor_delay_a_short_timer() {
     // Register both.
     let polled = futures_lite::future::poll_once(forever.as_mut()).await;
     assert!(polled.is_none());
-    assert!(futures_lite::future::poll_once(century.as_mut()).await.is_none());
+    assert!(futures_lite::future::poll_once(century.as_mut())
+        .await
+        .is_none());
     let start = Instant::now();
     sleep(Duration::from_millis(5)).await;
     let took = start.elapsed();
     assert!(took >= Duration::from_millis(5));
-    assert!(took < Duration::from_secs(2), "short timer delayed: {took:?}");
-    assert!(strand::time::timeout(Duration::from_millis(2), forever).await.is_err());
+    assert!(
+        took < Duration::from_secs(2),
+        "short timer delayed: {took:?}"
+    );
+    assert!(strand::time::timeout(Duration::from_millis(2), forever)
+        .await
+        .is_err());
 }
 
 #[strand::test]
@@ -162,7 +179,10 @@ async fn two_hundred_thousand_sleeps_created_and_dropped_leave_memory_flat() {
         }
         let grown = rss_kib().saturating_sub(before);
         if round == 1 {
-            assert!(grown < 4 * 1024, "RSS grew by {grown} KiB over 200,000 sleeps");
+            assert!(
+                grown < 4 * 1024,
+                "RSS grew by {grown} KiB over 200,000 sleeps"
+            );
         }
     }
 }

@@ -1,6 +1,6 @@
 use std::fmt;
-use std::future::Future as _;
 use std::future::poll_fn;
+use std::future::Future as _;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
@@ -35,7 +35,10 @@ pub fn interval(period: Duration) -> Interval {
 /// If `period` is zero.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(!period.is_zero(), "`period` of an interval must be non-zero");
+    assert!(
+        !period.is_zero(),
+        "`period` of an interval must be non-zero"
+    );
     Interval {
         delay: Sleep::new(start),
         period,
