@@ -176,7 +176,9 @@ fn reentrant_waker_semaphore() {
     assert_eq!(hits(), before + 1);
     sem.add_permits(2); // serves a and b, waking both hooks outside any borrow
     assert!(hits() >= before + 3);
-    let Poll::Ready(Ok(p)) = poll(a.as_mut(), &counting().0) else { panic!("a not served") };
+    let Poll::Ready(Ok(p)) = poll(a.as_mut(), &counting().0) else {
+        panic!("a not served")
+    };
     drop(b); // served but never polled again: passes its permit back
     drop(p);
     drop(a);
