@@ -504,13 +504,14 @@ impl Local {
 
     /// A task left the registry: release what its entry counted.
     #[cold]
-    fn entry_removed(&self, entry: OwnedEntry) {
+    /// `id` is passed in: the task may already be freed, so its header must not be read.
+    fn entry_removed(&self, entry: OwnedEntry, id: Id) {
         if let Some(party) = entry.awaiter {
             self.adjust_held(party, false);
         }
         if self.watch_on.get() {
             if let Some(w) = self.watch() {
-                w.remove_meta(entry.task.id().as_u64());
+                w.remove_meta(id.as_u64());
             }
         }
     }
@@ -672,14 +673,12 @@ impl Local {
             let task_id = task.id().as_u64();
             tracing::trace!(target: "strand::task", { task.id = task_id }, "poll");
         }
-        let start = self
-            .timing
-            .get()
-            .then(|| self.poll_started(task.id().as_u64()));
+        let id = task.id();
+        let start = self.timing.get().then(|| self.poll_started(id.as_u64()));
         let outcome = task.run(self);
         drop(guard);
         if let Some((start, ticket)) = start {
-            self.record_poll_time(Some(key), start.elapsed(), ticket);
+            self.record_poll_time(Some((key, id)), start.elapsed(), ticket);
         }
         match outcome {
             RunOutcome::Idle => self.note_poll(key),
@@ -698,7 +697,7 @@ impl Local {
                 let removed = self.owned.borrow_mut().try_remove(key);
                 if let Some(entry) = removed {
                     if entry.awaiter.is_some() || self.watch_on.get() {
-                        self.entry_removed(entry);
+                        self.entry_removed(entry, id);
                     }
                 }
             }
@@ -729,7 +728,7 @@ impl Local {
 
     /// A timed poll of the task at registry `key` (`None`: the root future) took `took`.
     #[cold]
-    fn record_poll_time(&self, key: Option<usize>, took: Duration, ticket: u64) {
+    fn record_poll_time(&self, key: Option<(usize, Id)>, took: Duration, ticket: u64) {
         if ticket != 0 {
             if let Some((w, _)) = self.watch.borrow().as_ref() {
                 w.end(ticket);
@@ -746,8 +745,10 @@ impl Local {
         }
         bump(&self.counters.slow_polls);
         let (task, name, location) = match key {
-            Some(key) => match self.owned.borrow().get(key) {
-                Some(e) => (Some(e.task.id()), e.name.clone(), Some(e.location)),
+            // The task may have completed (and been freed) during this poll: its id comes from
+            // before the poll, never from the task's memory.
+            Some((key, id)) => match self.owned.borrow().get(key) {
+                Some(e) => (Some(id), e.name.clone(), Some(e.location)),
                 None => return,
             },
             None => (None, None, self.root.borrow().as_ref().map(|r| r.location)),
