@@ -61,7 +61,7 @@ const USAGE: &str = "\
 usage: load [--quick] [--reps N] [--warmup-ms N] [--duration-ms N] [--generators N]
             [--idle-conns N] [--http-secs N] [--runtimes a,b,...] [--no-http] [--no-idle]
             [--docs] [--syscalls] [--conns 1,64,1000] [--sizes 64,1024]
-            [--event-interval N]
+            [--event-interval N] [--http-conns N]
   --quick        CI smoke run: 1 rep, 200 ms per case, C <= 64, 200 idle connections
   --generators   load generator processes (default: 1, or cores-1 up to 4 on bigger machines)
   --runtimes     subset of: strand,tokio,smol,mio,mio-naive
@@ -86,6 +86,8 @@ struct Opts {
     idle: bool,
     docs: bool,
     syscalls: bool,
+    /// Connections `wrk` keeps open.
+    http_conns: usize,
     /// Passed to the strand server (`Builder::event_interval`).
     event_interval: Option<u32>,
     /// Echo connection counts and message sizes.
@@ -243,6 +245,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         "--conns",
         "--sizes",
         "--event-interval",
+        "--http-conns",
     ];
     let mut i = 0;
     while i < args.len() {
@@ -299,6 +302,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         }),
         sizes: list(args, "--sizes")?.unwrap_or_else(|| ECHO_SIZES.to_vec()),
         event_interval: flag_num(args, "--event-interval")?,
+        http_conns: flag_num(args, "--http-conns")?.unwrap_or(HTTP_CONNS),
     })
 }
 
@@ -784,7 +788,9 @@ fn harness(opts: Opts) -> Result<(), String> {
     let wrk = sys::which("wrk");
     if opts.http {
         match &wrk {
-            Some(_) => cases.push(Case::Http { conns: HTTP_CONNS }),
+            Some(_) => cases.push(Case::Http {
+                conns: opts.http_conns,
+            }),
             None => notes.push(
                 "http case skipped: `wrk` is not installed (the HTTP responders were still checked)".into(),
             ),
@@ -1005,6 +1011,12 @@ fn report(
         opts.duration,
         opts.warmup
     );
+    if opts.quick {
+        let _ = writeln!(
+            s,
+            "--quick: a smoke run (tiny windows, one repetition); do not read the numbers.\n"
+        );
+    }
     let _ = writeln!(
         s,
         "Server CPU per round trip (HTTP: per request), medians over repetitions; ratios are medians of per-repetition ratios (lower is better).\n"
@@ -1153,7 +1165,13 @@ fn chart(
     }
     let mut panels = vec![svg::Panel {
         title: "Server CPU time per round trip (µs, lower is better)",
-        label: |v| format!("{v:.2}"),
+        label: |v| {
+            if v >= 10.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.2}")
+            }
+        },
         groups: cpu,
     }];
     if !mem.is_empty() {

@@ -154,7 +154,7 @@ pub fn chart(title: &str, subtitle: &str, series: &[&str], panels: &[Panel<'_>])
                         );
                         let _ = writeln!(
                             s,
-                            r#"<text x="{:.1}" y="{:.1}" font-size="9" text-anchor="middle">{}</text>"#,
+                            r#"<text x="{:.1}" y="{:.1}" font-size="8" text-anchor="middle">{}</text>"#,
                             x + (bw - 2.0) / 2.0,
                             y - 3.0,
                             (panel.label)(*v)
