@@ -9,6 +9,12 @@
 //! (`Result<F::Output, JoinError>`, a panic payload being an `Err`), and finally by `Consumed`
 //! once the output was taken or dropped. The allocation never moves, so the future is pinned.
 //!
+//! Blocks are allocated at a size class (16-byte steps up to 1 KiB, 16-byte aligned; larger or
+//! more aligned cells get their exact layout). A task freed on its executor's thread while that
+//! executor is entered goes to the executor's [`TaskCache`] (bounded: 1 MiB per class, 4 MiB in
+//! all), where the next spawn of that class finds it; freed anywhere else, or when the cache is
+//! full, it goes back to the allocator. The cache frees what it holds when the executor goes.
+//!
 //! # Handles (who holds what)
 //!
 //! | handle | counts as | may touch the stage | threads |
@@ -73,8 +79,10 @@
 //!   thread (holding its kept ref), otherwise nobody (it is `Consumed`).
 //! - awaiter slot: see [`Header`].
 
+use std::alloc::{self, Layout};
 use std::any::Any;
-use std::cell::UnsafeCell;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
@@ -148,24 +156,167 @@ fn allocate<F: Future>(
     id: Id,
     scheduler: Option<&Arc<Shared>>,
     state: State,
+    cache: Option<&TaskCache>,
 ) -> NonNull<Header> {
     let scheduler = scheduler.map(|s| {
         let raw = Arc::into_raw(Arc::clone(s)) as *mut Shared;
         // SAFETY: `Arc::into_raw` never returns null.
         unsafe { NonNull::new_unchecked(raw) }
     });
-    let cell = Box::new(TaskCell {
-        header: Header {
-            state,
-            vtable: &VtableOf::<F>::VTABLE,
-            id,
-            scheduler,
-            owned_key: AtomicUsize::new(usize::MAX),
-            awaiter: UnsafeCell::new(None),
-        },
-        stage: UnsafeCell::new(stage),
-    });
-    NonNull::from(Box::leak(cell)).cast::<Header>()
+    let layout = block_layout(Layout::new::<TaskCell<F>>());
+    let block = cache
+        .and_then(|c| c.take(layout))
+        .unwrap_or_else(|| alloc_block(layout));
+    let cell = block.cast::<TaskCell<F>>();
+    // SAFETY: `block` is a fresh (or recycled, hence unused) allocation of `block_layout` of
+    // `TaskCell<F>`'s layout: at least as large and as aligned as a `TaskCell<F>`.
+    unsafe {
+        cell.as_ptr().write(TaskCell {
+            header: Header {
+                state,
+                vtable: &VtableOf::<F>::VTABLE,
+                id,
+                scheduler,
+                owned_key: AtomicUsize::new(usize::MAX),
+                awaiter: UnsafeCell::new(None),
+            },
+            stage: UnsafeCell::new(stage),
+        })
+    };
+    cell.cast::<Header>()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Task blocks and the executor's cache of free ones.
+
+/// Granularity of the cache's size classes.
+const CLASS_BYTES: usize = 16;
+/// Size classes (blocks up to `CLASSES * CLASS_BYTES` bytes are cached).
+const CLASSES: usize = 64;
+/// Alignment of every cacheable block (task cells with a larger alignment bypass the cache).
+const BLOCK_ALIGN: usize = 16;
+/// Bytes of free blocks kept per size class: enough to recycle a burst of ten thousand small
+/// tasks, while bounding what an idle executor holds on to.
+const CACHE_BYTES_PER_CLASS: usize = 1 << 20;
+/// Bytes of free blocks kept in all.
+const CACHE_BYTES: usize = 4 << 20;
+
+/// The layout a task block of `cell` is allocated (and freed) with: cacheable cells are
+/// rounded up to their size class, at `BLOCK_ALIGN`, so that any block of a class can hold
+/// any cell of that class.
+#[inline]
+fn block_layout(cell: Layout) -> Layout {
+    if cell.align() <= BLOCK_ALIGN && cell.size() <= CLASSES * CLASS_BYTES {
+        let size = cell.size().div_ceil(CLASS_BYTES) * CLASS_BYTES;
+        Layout::from_size_align(size, BLOCK_ALIGN).unwrap_or(cell)
+    } else {
+        cell
+    }
+}
+
+/// The size class of a block layout made by [`block_layout`], if it is a cacheable one.
+#[inline]
+fn class_of(block: Layout) -> Option<usize> {
+    (block.align() == BLOCK_ALIGN && block.size() <= CLASSES * CLASS_BYTES)
+        .then(|| block.size() / CLASS_BYTES - 1)
+}
+
+fn alloc_block(layout: Layout) -> NonNull<u8> {
+    // SAFETY: task layouts are never zero-sized (the header is not).
+    let raw = unsafe { alloc::alloc(layout) };
+    NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
+}
+
+/// Frees a task block, into the cache of the executor entered on this thread when the task
+/// belongs to it, else to the allocator.
+///
+/// # Safety
+/// `block` was allocated with `layout` (a [`block_layout`]) and is no longer used; `owner` is
+/// the task's executor (`None` for tasks without one).
+unsafe fn free_block(block: NonNull<u8>, layout: Layout, owner: Option<NonNull<Shared>>) {
+    let refused = match (owner, class_of(layout)) {
+        (Some(owner), Some(class)) => {
+            crate::scheduler::with_local_of(owner.as_ptr().cast_const(), |local| {
+                local.task_cache().put(class, block)
+            })
+            .unwrap_or(Some(block))
+        }
+        _ => Some(block),
+    };
+    if let Some(block) = refused {
+        // SAFETY: allocated with `layout` (per the caller) and unused.
+        unsafe { alloc::dealloc(block.as_ptr(), layout) };
+    }
+}
+
+/// Free task blocks of one executor, by size class (bounded; released when the executor's
+/// thread state is dropped). Only touched on the executor's thread.
+pub(crate) struct TaskCache {
+    bins: RefCell<[Vec<NonNull<u8>>; CLASSES]>,
+    /// Bytes held in all bins.
+    bytes: Cell<usize>,
+}
+
+impl TaskCache {
+    pub(crate) fn new() -> TaskCache {
+        TaskCache {
+            bins: RefCell::new([const { Vec::new() }; CLASSES]),
+            bytes: Cell::new(0),
+        }
+    }
+
+    /// A free block of `layout` (a [`block_layout`]), if one is cached.
+    #[inline]
+    fn take(&self, layout: Layout) -> Option<NonNull<u8>> {
+        let class = class_of(layout)?;
+        let block = self.bins.try_borrow_mut().ok()?[class].pop()?;
+        self.bytes.set(self.bytes.get() - layout.size());
+        Some(block)
+    }
+
+    /// Bytes of free blocks held.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes.get()
+    }
+
+    /// Keeps a free block of size class `class`; hands it back when the cache is full.
+    #[inline]
+    fn put(&self, class: usize, block: NonNull<u8>) -> Option<NonNull<u8>> {
+        let size = (class + 1) * CLASS_BYTES;
+        let Ok(mut bins) = self.bins.try_borrow_mut() else {
+            return Some(block);
+        };
+        let bin = &mut bins[class];
+        if (bin.len() + 1) * size > CACHE_BYTES_PER_CLASS || self.bytes.get() + size > CACHE_BYTES {
+            return Some(block);
+        }
+        bin.push(block);
+        self.bytes.set(self.bytes.get() + size);
+        None
+    }
+}
+
+impl Drop for TaskCache {
+    fn drop(&mut self) {
+        for (class, bin) in self.bins.get_mut().iter_mut().enumerate() {
+            let layout = Layout::from_size_align((class + 1) * CLASS_BYTES, BLOCK_ALIGN)
+                .expect("a valid size class");
+            for block in bin.drain(..) {
+                // SAFETY: every cached block of this class was allocated with this layout and
+                // is unused (it was put here after its task was freed).
+                unsafe { alloc::dealloc(block.as_ptr(), layout) };
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TaskCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskCache")
+            .field("bytes", &self.bytes.get())
+            .finish()
+    }
 }
 
 /// # Safety
@@ -395,11 +546,17 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 /// # Safety
 /// Nobody can reach the task any more (refcount 0, no handle).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: the block came from `Box::leak` in `allocate` with this `F`, and we are its
-    // last owner.
-    let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
-    let TaskCell { header, stage } = *cell;
-    match stage.into_inner() {
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
+    // SAFETY: we are the last owner of the live `TaskCell<F>` written by `allocate`; each
+    // field is read or dropped exactly once below and the block is not used afterwards.
+    let (scheduler, awaiter, stage) = unsafe {
+        (
+            (*cell).header.scheduler,
+            ptr::read((*cell).header.awaiter.get()),
+            ptr::read((*cell).stage.get()),
+        )
+    };
+    match stage {
         Stage::Consumed => {}
         // Unreachable by the invariants above. Forgetting is the only sound choice: this may
         // be a foreign thread and the future or output need not be `Send`.
@@ -408,8 +565,17 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
             mem::forget(leftover);
         }
     }
-    let scheduler = header.scheduler;
-    drop(header);
+    // SAFETY: the cell's fields were moved out above (the rest have no destructor); the
+    // block came from `allocate` with this layout; `scheduler` is the task's executor.
+    unsafe {
+        free_block(
+            ptr.cast::<u8>(),
+            block_layout(Layout::new::<TaskCell<F>>()),
+            scheduler,
+        )
+    };
+    // A waker's `Drop` may do anything: run it after the block is released.
+    drop(awaiter);
     if let Some(shared) = scheduler {
         // SAFETY: this is the counted reference taken with `Arc::into_raw` in `allocate`.
         drop(unsafe { Arc::from_raw(shared.as_ptr().cast_const()) });
@@ -811,6 +977,7 @@ pub(crate) fn new_task<F>(
     id: Id,
     shared: &Arc<Shared>,
     owned_key: usize,
+    cache: &TaskCache,
 ) -> (TaskRef, OwnedTask, JoinRef<F::Output>)
 where
     F: Future + 'static,
@@ -820,6 +987,7 @@ where
         id,
         Some(shared),
         State::new_scheduled(2),
+        Some(cache),
     );
     // SAFETY: freshly allocated, we hold both references.
     unsafe { header(ptr) }.owned_key.store(owned_key, Relaxed);
@@ -849,6 +1017,7 @@ where
         id,
         Some(shared),
         State::new_scheduled(2),
+        None,
     );
     (
         RemoteSpawn { ptr },
@@ -874,6 +1043,7 @@ where
         id,
         None,
         State::new_complete(),
+        None,
     );
     JoinRef {
         ptr,
@@ -887,7 +1057,13 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let ptr = allocate(Stage::Running(future), id, None, State::new_scheduled(1));
+    let ptr = allocate(
+        Stage::Running(future),
+        id,
+        None,
+        State::new_scheduled(1),
+        None,
+    );
     (
         BlockingRunnable { ptr },
         JoinRef {
@@ -1000,5 +1176,57 @@ mod tests {
     #[test]
     fn lock_bit_is_not_handle() {
         assert_ne!(LOCKED, HANDLE);
+    }
+
+    #[test]
+    fn block_layouts_round_to_size_classes() {
+        let small = block_layout(Layout::from_size_align(72, 8).unwrap());
+        assert_eq!((small.size(), small.align()), (80, BLOCK_ALIGN));
+        assert_eq!(class_of(small), Some(4));
+        let aligned = Layout::from_size_align(128, 64).unwrap();
+        assert_eq!(block_layout(aligned), aligned);
+        assert_eq!(class_of(aligned), None);
+        let big = Layout::from_size_align(CLASSES * CLASS_BYTES + 8, 8).unwrap();
+        assert_eq!(block_layout(big), big);
+        assert_eq!(class_of(block_layout(big)), None);
+    }
+
+    #[test]
+    fn freed_task_blocks_are_recycled_on_the_executor_thread() {
+        use crate::{Executor, ExecutorConfig};
+
+        let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| {}));
+        let _guard = exec.enter();
+        let handles: Vec<_> = (0..8u64).map(|i| exec.spawn(async move { i })).collect();
+        while exec.tick(64) {}
+        assert_eq!(exec.cached_task_bytes(), 0, "the handles keep the blocks");
+        for h in handles {
+            assert!(h.is_finished());
+            drop(h);
+        }
+        let held = exec.cached_task_bytes();
+        assert!(held > 0);
+        // A task of the same size class takes a cached block ...
+        let h = exec.spawn(async { 9u64 });
+        assert!(exec.cached_task_bytes() < held);
+        // ... and one too aligned for the cache (or too large) does not.
+        #[repr(align(64))]
+        struct Aligned(u8);
+        let before = exec.cached_task_bytes();
+        let a = exec.spawn(async { Aligned(3) });
+        let big = exec.spawn(async { [7u8; 4096] });
+        assert_eq!(exec.cached_task_bytes(), before);
+        while exec.tick(64) {}
+        assert_eq!(futures_lite::future::block_on(h).unwrap(), 9);
+        assert_eq!(futures_lite::future::block_on(a).unwrap().0, 3);
+        assert_eq!(futures_lite::future::block_on(big).unwrap()[4095], 7);
+        // A task freed on another thread goes back to the allocator.
+        let remote = exec.spawn(async { 5u64 });
+        while exec.tick(64) {}
+        let before = exec.cached_task_bytes();
+        std::thread::spawn(move || assert_eq!(futures_lite::future::block_on(remote).unwrap(), 5))
+            .join()
+            .unwrap();
+        assert_eq!(exec.cached_task_bytes(), before);
     }
 }
