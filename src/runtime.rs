@@ -18,17 +18,28 @@
 //! ```
 
 mod builder;
+pub(crate) mod diag;
+mod dump;
 mod handle;
+mod metrics;
 
 pub use builder::Builder;
+pub use diag::{BlockedTask, Deadlock, DeadlockKind, LockInfo};
+pub use dump::{
+    ChannelKind, Dump, IoDirection, LockKind, RootDump, TaskDump, TaskState, WaitReason,
+};
 pub use handle::{EnterGuard, Handle};
+pub use metrics::{poll_time_bucket_range, RuntimeMetrics, POLL_TIME_BUCKETS};
+pub use strand_executor::diag::SlowPoll;
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::panic::Location;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -60,6 +71,16 @@ pub(crate) struct Inner {
     pub(crate) reactor: Reactor,
     pub(crate) shared: Arc<Shared>,
     event_interval: u32,
+    pub(crate) counters: metrics::Counters,
+    /// Contended locks, for deadlock detection.
+    pub(crate) locks: diag::LockRegistry,
+    /// Task polls when a hang was last reported (so it is reported once).
+    hang_reported_at: Cell<Option<u64>>,
+    on_deadlock: Option<builder::DeadlockHook>,
+    fail_on_deadlock: bool,
+    /// The root waker of the running `block_on` (a weak reference: it must not count as a
+    /// waker clone).
+    root: RefCell<std::sync::Weak<RootWaker>>,
 }
 
 /// The thread-safe part of a runtime, reachable from a [`Handle`] on any thread.
@@ -67,6 +88,8 @@ pub(crate) struct Shared {
     pub(crate) id: u64,
     pub(crate) spawner: Spawner,
     notifier: Arc<Notifier>,
+    /// Live [`Handle`]s: while there is one, another thread may spawn, so no hang is reported.
+    pub(crate) handles: AtomicUsize,
 }
 
 /// Unparks the loop when something happens on another thread.
@@ -138,18 +161,32 @@ impl Runtime {
             id: NEXT_RUNTIME_ID.fetch_add(1, Ordering::Relaxed),
             spawner: executor.spawner(),
             notifier,
+            handles: AtomicUsize::new(0),
         });
         if b.start_paused {
             reactor.clock().pause();
         }
-        Ok(Runtime {
-            inner: Rc::new(Inner {
-                executor,
-                reactor,
-                shared,
-                event_interval: b.event_interval,
-            }),
-        })
+        executor.set_slow_poll_hook(b.on_slow_poll.clone());
+        if b.slow_poll_threshold.is_some() {
+            executor.set_slow_poll_threshold(b.slow_poll_threshold);
+        }
+        if b.poll_time_histogram {
+            executor.set_poll_time_histogram(true);
+        }
+        let inner = Rc::new(Inner {
+            executor,
+            reactor,
+            shared,
+            event_interval: b.event_interval,
+            counters: metrics::Counters::default(),
+            locks: diag::LockRegistry::default(),
+            hang_reported_at: Cell::new(None),
+            on_deadlock: b.on_deadlock.clone(),
+            fail_on_deadlock: b.fail_on_deadlock,
+            root: RefCell::new(std::sync::Weak::new()),
+        });
+        handle::register_local(&inner);
+        Ok(Runtime { inner })
     }
 
     /// Returns a [`Handle`] to this runtime: `Send + Sync + Clone`, it spawns `Send` futures
@@ -214,7 +251,34 @@ impl Runtime {
         }
         let _driving = context::set_driving(self.inner.shared.id);
         let _enter = self.enter();
-        self.inner.run(future)
+        self.inner.run(future, Location::caller())
+    }
+
+    /// The runtime's counters; see [`RuntimeMetrics`].
+    ///
+    /// ```
+    /// let rt = strand::Runtime::new().unwrap();
+    /// rt.block_on(async { strand::spawn(async {}).await.unwrap() });
+    /// assert_eq!(rt.metrics().tasks_spawned, 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.inner.metrics()
+    }
+
+    /// A snapshot of every live task: id, name, spawn location, state, polls, time since the
+    /// last poll and what it waits on; see [`Dump`]. Also callable from inside a task, through
+    /// [`Handle::dump`].
+    ///
+    /// ```
+    /// let rt = strand::Runtime::new().unwrap();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].id, h.id());
+    /// assert_eq!(dump.tasks()[0].state, strand::runtime::TaskState::Scheduled);
+    /// ```
+    pub fn dump(&self) -> Dump {
+        self.inner.dump()
     }
 
     /// Shuts the runtime down, waiting up to `timeout` for running blocking jobs to finish.
@@ -235,12 +299,13 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.inner.shutdown(None);
+        handle::unregister_local(&self.inner);
     }
 }
 
 /// Wakes the root future of `block_on`.
-struct RootWaker {
-    woken: AtomicBool,
+pub(crate) struct RootWaker {
+    pub(crate) woken: AtomicBool,
     shared: Arc<Shared>,
 }
 
@@ -259,19 +324,35 @@ impl Wake for RootWaker {
     }
 }
 
+/// Ends the root future's diagnostics when `run` returns or unwinds.
+struct RootGuard<'a>(&'a Inner);
+
+impl Drop for RootGuard<'_> {
+    fn drop(&mut self) {
+        self.0.executor.end_root();
+        *self.0.root.borrow_mut() = std::sync::Weak::new();
+    }
+}
+
 impl Inner {
-    fn run<F: Future>(&self, future: F) -> F::Output {
+    fn run<F: Future>(&self, future: F, location: &'static Location<'static>) -> F::Output {
         let mut future = pin!(future);
         let root = Arc::new(RootWaker {
             woken: AtomicBool::new(true),
             shared: self.shared.clone(),
         });
         let waker = Waker::from(root.clone());
+        self.executor.begin_root(&waker, location);
+        *self.root.borrow_mut() = Arc::downgrade(&root);
+        let _root_guard = RootGuard(self);
         let mut cx = Context::from_waker(&waker);
         let clock = self.reactor.clock();
         loop {
             if root.woken.swap(false, Ordering::SeqCst) {
-                if let Poll::Ready(v) = coop::budget(|| future.as_mut().poll(&mut cx)) {
+                let polled = self
+                    .executor
+                    .poll_root(|| coop::budget(|| future.as_mut().poll(&mut cx)));
+                if let Poll::Ready(v) = polled {
                     return v;
                 }
             }
@@ -291,18 +372,28 @@ impl Inner {
                         clock.set_time(deadline);
                         self.turn(Some(Duration::ZERO));
                     }
-                    None => self.turn(None),
+                    None => {
+                        self.before_block(&root);
+                        self.turn(None);
+                    }
                 }
             } else {
+                self.before_block(&root);
                 self.turn(None);
             }
         }
     }
 
     fn turn(&self, timeout: Option<Duration>) {
-        if let Err(e) = self.reactor.turn(timeout) {
+        match self.reactor.turn(timeout) {
+            Ok(stats) => {
+                let c = &self.counters;
+                metrics::add(&c.turns, 1);
+                metrics::add(&c.events, stats.events as u64);
+                metrics::add(&c.timers_fired, stats.timers_fired as u64);
+            }
             // EINTR is handled by mio; anything else means the poller itself broke.
-            panic!("strand: the reactor failed to poll for events: {e}");
+            Err(e) => panic!("strand: the reactor failed to poll for events: {e}"),
         }
         self.shared.notifier.notified.store(false, Ordering::SeqCst);
     }

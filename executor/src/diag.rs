@@ -351,6 +351,12 @@ impl TrackedWaker {
     }
 }
 
+impl From<TrackedWaker> for Waker {
+    fn from(w: TrackedWaker) -> Waker {
+        w.into_waker()
+    }
+}
+
 impl Drop for TrackedWaker {
     #[inline]
     fn drop(&mut self) {

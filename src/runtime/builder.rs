@@ -1,8 +1,14 @@
 use std::fmt;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::Runtime;
+use super::{Deadlock, Runtime, SlowPoll};
+
+/// The deadlock/hang report hook.
+pub(crate) type DeadlockHook = Arc<dyn Fn(&Deadlock) + Send + Sync>;
+/// The slow-poll report hook.
+pub(crate) type SlowPollHook = Arc<dyn Fn(&SlowPoll) + Send + Sync>;
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -28,6 +34,11 @@ pub struct Builder {
     pub(crate) thread_keep_alive: Duration,
     pub(crate) event_interval: u32,
     pub(crate) start_paused: bool,
+    pub(crate) slow_poll_threshold: Option<Duration>,
+    pub(crate) on_slow_poll: Option<SlowPollHook>,
+    pub(crate) poll_time_histogram: bool,
+    pub(crate) on_deadlock: Option<DeadlockHook>,
+    pub(crate) fail_on_deadlock: bool,
 }
 
 impl fmt::Debug for Builder {
@@ -37,6 +48,11 @@ impl fmt::Debug for Builder {
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("event_interval", &self.event_interval)
             .field("start_paused", &self.start_paused)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("on_slow_poll", &self.on_slow_poll.is_some())
+            .field("poll_time_histogram", &self.poll_time_histogram)
+            .field("on_deadlock", &self.on_deadlock.is_some())
+            .field("fail_on_deadlock", &self.fail_on_deadlock)
             .finish()
     }
 }
@@ -56,6 +72,11 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             event_interval: 61,
             start_paused: false,
+            slow_poll_threshold: None,
+            on_slow_poll: None,
+            poll_time_histogram: false,
+            on_deadlock: None,
+            fail_on_deadlock: false,
         }
     }
 
@@ -90,6 +111,134 @@ impl Builder {
     /// Starts the runtime with its clock paused (see [`time::pause`](crate::time::pause)).
     pub fn start_paused(&mut self, paused: bool) -> &mut Self {
         self.start_paused = paused;
+        self
+    }
+
+    /// Reports every poll that runs longer than `threshold` (of a task or of the `block_on`
+    /// future), naming the task and where it was spawned: through
+    /// [`on_slow_poll`](Self::on_slow_poll) if set, else as a `tracing` warning with the
+    /// `tracing` feature, else on stderr; and counted in
+    /// [`RuntimeMetrics::slow_polls`](crate::runtime::RuntimeMetrics::slow_polls).
+    ///
+    /// A watchdog thread also reports a poll that is *still running* past the threshold, while
+    /// it runs ([`SlowPoll::in_progress`]): a blocking call on the runtime thread (a
+    /// `std::thread::sleep`, a synchronous read, a long computation) is reported while it
+    /// blocks, not only after. The watchdog wakes every half threshold and exits with the
+    /// runtime.
+    ///
+    /// Cost: polls are timed only while a threshold is set (a clock read and a few atomic
+    /// stores per poll, roughly 30 ns); without one, nothing is timed.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = reports.clone();
+    /// let rt = strand::Runtime::builder()
+    ///     .slow_poll_threshold(Duration::from_millis(20))
+    ///     .on_slow_poll(move |r| sink.lock().unwrap().push(r.clone()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     strand::task::Builder::new()
+    ///         .name("blocker")
+    ///         .spawn(async { std::thread::sleep(Duration::from_millis(100)) })
+    ///         .unwrap()
+    ///         .await
+    ///         .unwrap();
+    /// });
+    /// let reports = reports.lock().unwrap();
+    /// // One report while it slept (from the watchdog), one when the poll returned.
+    /// assert!(reports.iter().any(|r| r.in_progress && r.name.as_deref() == Some("blocker")));
+    /// assert!(reports.iter().any(|r| !r.in_progress && r.name.as_deref() == Some("blocker")));
+    /// assert_eq!(rt.metrics().slow_polls, 1);
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Self {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// Where slow-poll reports go (see [`slow_poll_threshold`](Self::slow_poll_threshold)). The
+    /// hook runs on the runtime thread for polls that returned and on the watchdog thread for
+    /// polls still running, so it must be `Send + Sync`.
+    pub fn on_slow_poll<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&SlowPoll) + Send + Sync + 'static,
+    {
+        self.on_slow_poll = Some(Arc::new(hook));
+        self
+    }
+
+    /// Records every poll's duration in
+    /// [`RuntimeMetrics::poll_time_histogram`](crate::runtime::RuntimeMetrics::poll_time_histogram)
+    /// (off by default: it costs a clock read per poll).
+    pub fn poll_time_histogram(&mut self, enabled: bool) -> &mut Self {
+        self.poll_time_histogram = enabled;
+        self
+    }
+
+    /// Where deadlock and hang reports go (default: a `tracing` error with the `tracing`
+    /// feature, else stderr). The hook runs on the runtime thread, just before it would block.
+    ///
+    /// - **Deadlock**: tasks (or the `block_on` future) that wait for strand `Mutex`, `RwLock`
+    ///   or `Semaphore` locks held by each other, in a cycle, while nothing else (no timer,
+    ///   socket, channel or other thread) could wake them. Reported within the loop turn in
+    ///   which the last of them blocks, once per cycle.
+    /// - **Hang**: the `block_on` future and every task wait and the runtime can prove that
+    ///   nothing can ever wake them (no I/O source, no timer, no blocking job, no
+    ///   [`Handle`](crate::runtime::Handle), and every waker held by a strand resource).
+    ///   Reported with a [`Dump`](crate::runtime::Dump). Where the runtime cannot prove it
+    ///   (a waker held by another thread, say), it stays silent.
+    ///
+    /// See [`Deadlock`] for what a report holds.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use std::sync::{Arc, Mutex};
+    /// use strand::runtime::DeadlockKind;
+    /// use strand::sync::Mutex as AsyncMutex;
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = seen.clone();
+    /// let rt = strand::Runtime::builder()
+    ///     .on_deadlock(move |report| sink.lock().unwrap().push(report.kind()))
+    ///     .build()
+    ///     .unwrap();
+    /// let (a, b) = (Rc::new(AsyncMutex::new(())), Rc::new(AsyncMutex::new(())));
+    /// rt.block_on(async {
+    ///     let (a2, b2) = (a.clone(), b.clone());
+    ///     let left = strand::spawn(async move {
+    ///         let _a = a2.lock().await;
+    ///         strand::task::yield_now().await;
+    ///         let _b = b2.lock().await;
+    ///     });
+    ///     let right = strand::spawn(async move {
+    ///         let _b = b.lock().await;
+    ///         strand::task::yield_now().await;
+    ///         let _a = a.lock().await;
+    ///     });
+    ///     // Give up after a while (a real program would hang here).
+    ///     strand::time::sleep(std::time::Duration::from_millis(50)).await;
+    ///     left.abort();
+    ///     right.abort();
+    /// });
+    /// assert_eq!(*seen.lock().unwrap(), [DeadlockKind::LockCycle]);
+    /// ```
+    pub fn on_deadlock<F>(&mut self, hook: F) -> &mut Self
+    where
+        F: Fn(&Deadlock) + Send + Sync + 'static,
+    {
+        self.on_deadlock = Some(Arc::new(hook));
+        self
+    }
+
+    /// Makes `block_on` panic with the report when a deadlock or hang is detected (after the
+    /// [`on_deadlock`](Self::on_deadlock) hook, if any), instead of waiting forever.
+    /// `#[strand::test]` turns it on, so a test that deadlocks fails with the cycle.
+    #[doc(hidden)]
+    pub fn fail_on_deadlock(&mut self, fail: bool) -> &mut Self {
+        self.fail_on_deadlock = fail;
         self
     }
 

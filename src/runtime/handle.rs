@@ -1,12 +1,47 @@
+use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{Inner, Shared};
+use super::{Dump, Inner, RuntimeMetrics, Shared};
 use crate::context;
 use crate::task::JoinHandle;
+
+thread_local! {
+    /// Every runtime living on this thread (entered or not), so that a `Handle` can reach its
+    /// runtime's thread-bound state from anywhere on that thread.
+    static LOCAL: RefCell<Vec<Weak<Inner>>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn register_local(inner: &Rc<Inner>) {
+    LOCAL.with(|l| {
+        let mut l = l.borrow_mut();
+        l.retain(|w| w.strong_count() > 0);
+        l.push(Rc::downgrade(inner));
+    });
+}
+
+pub(crate) fn unregister_local(inner: &Rc<Inner>) {
+    let _ = LOCAL.try_with(|l| {
+        l.borrow_mut()
+            .retain(|w| w.strong_count() > 0 && !std::ptr::eq(w.as_ptr(), Rc::as_ptr(inner)));
+    });
+}
+
+fn find_local(id: u64) -> Option<Rc<Inner>> {
+    LOCAL
+        .try_with(|l| {
+            l.borrow()
+                .iter()
+                .filter_map(Weak::upgrade)
+                .find(|inner| inner.shared.id == id)
+        })
+        .ok()
+        .flatten()
+}
 
 /// A cheap, thread-safe reference to a [`Runtime`](crate::Runtime).
 ///
@@ -20,9 +55,20 @@ use crate::task::JoinHandle;
 ///     assert_eq!(h.await.unwrap(), 4);
 /// });
 /// ```
-#[derive(Clone)]
 pub struct Handle {
     shared: Arc<Shared>,
+}
+
+impl Clone for Handle {
+    fn clone(&self) -> Handle {
+        Handle::new(self.shared.clone())
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.handles.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl fmt::Debug for Handle {
@@ -35,7 +81,62 @@ impl fmt::Debug for Handle {
 
 impl Handle {
     pub(crate) fn new(shared: Arc<Shared>) -> Handle {
+        shared.handles.fetch_add(1, Ordering::SeqCst);
         Handle { shared }
+    }
+
+    /// Runs `f` with the runtime, which must live on this thread.
+    #[track_caller]
+    fn with_local<R>(&self, what: &str, f: impl FnOnce(&Inner) -> R) -> R {
+        match find_local(self.shared.id) {
+            Some(inner) => f(&inner),
+            None => panic!(
+                "`Handle::{what}` called off the runtime's thread: a runtime's tasks and counters \
+                 live on its own thread, so call it there (from a task, the `block_on` future or \
+                 code that entered the runtime), e.g. `handle.spawn(async {{ \
+                 strand::runtime::Handle::current().{what}() }})` and send the result back"
+            ),
+        }
+    }
+
+    /// The runtime's counters; see [`RuntimeMetrics`].
+    ///
+    /// # Panics
+    /// Off the runtime's thread. A `Handle` is `Send`, but the counters are plain (non-atomic)
+    /// integers owned by the runtime thread, which is what keeps them cheap; to read them from
+    /// elsewhere, spawn a task that reads and sends them.
+    ///
+    /// ```
+    /// strand::block_on(async {
+    ///     strand::spawn(async {}).await.unwrap();
+    ///     let m = strand::runtime::Handle::current().metrics();
+    ///     assert_eq!(m.tasks_spawned, 1);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.with_local("metrics", Inner::metrics)
+    }
+
+    /// A snapshot of every live task of the runtime; see [`Dump`]. Callable from inside a task
+    /// (that task shows as running).
+    ///
+    /// # Panics
+    /// Off the runtime's thread (as [`metrics`](Self::metrics)).
+    ///
+    /// ```
+    /// strand::block_on(async {
+    ///     let me = strand::spawn(async {
+    ///         let dump = strand::runtime::Handle::current().dump();
+    ///         let me = dump.task(strand::task::id()).unwrap();
+    ///         assert_eq!(me.state, strand::runtime::TaskState::Running);
+    ///     });
+    ///     me.await.unwrap();
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn dump(&self) -> Dump {
+        self.with_local("dump", Inner::dump)
     }
 
     /// The handle of the runtime entered on this thread.

@@ -4,7 +4,8 @@ use std::ops::{Deref, DerefMut};
 use std::rc::Rc;
 
 use super::error::TryLockError;
-use super::raw_sem::RawSemaphore;
+use super::raw_sem::{RawSemaphore, SemKind};
+use crate::runtime::diag::{current_who, WHO_UNKNOWN};
 
 /// An async mutual-exclusion lock for tasks on one thread.
 ///
@@ -57,18 +58,21 @@ pub struct Mutex<T> {
 }
 
 impl<T> Mutex<T> {
-    /// A new unlocked mutex holding `value`.
+    /// A new unlocked mutex holding `value`. Deadlock reports name it by where it was
+    /// created.
+    #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            sem: RawSemaphore::new(1),
+            sem: RawSemaphore::with_kind(1, SemKind::Mutex),
             value: RefCell::new(Some(value)),
         }
     }
 
     /// Like [`new`](Self::new), usable in `const` context.
+    #[track_caller]
     pub const fn const_new(value: T) -> Self {
         Mutex {
-            sem: RawSemaphore::new(1),
+            sem: RawSemaphore::with_kind(1, SemKind::Mutex),
             value: RefCell::new(Some(value)),
         }
     }
@@ -112,7 +116,7 @@ impl<T> Mutex<T> {
         });
         MutexGuard {
             value,
-            _release: Release(&self.sem),
+            _release: Release(&self.sem, current_who()),
         }
     }
 
@@ -130,13 +134,17 @@ impl<T> Mutex<T> {
     /// ```
     pub async fn lock_owned(self: Rc<Self>) -> OwnedMutexGuard<T> {
         let _ = self.sem.acquire(1).await;
+        self.sem.disown(1);
         OwnedMutexGuard::new(self)
     }
 
     /// Like [`try_lock`](Self::try_lock), on an `Rc`.
     pub fn try_lock_owned(self: Rc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.sem.try_acquire(1) {
-            Ok(()) => Ok(OwnedMutexGuard::new(self)),
+            Ok(()) => {
+                self.sem.disown(1);
+                Ok(OwnedMutexGuard::new(self))
+            }
             Err(_) => Err(TryLockError(())),
         }
     }
@@ -180,13 +188,14 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-/// Releases one permit of the mutex's semaphore when dropped. A separate field so that it drops
-/// *after* the value borrow: a waiter woken by the release may re-enter and lock at once.
-struct Release<'a>(&'a RawSemaphore);
+/// Releases one permit of the mutex's semaphore, held by the party in `.1`, when dropped. A
+/// separate field so that it drops *after* the value borrow: a waiter woken by the release may
+/// re-enter and lock at once.
+struct Release<'a>(&'a RawSemaphore, u64);
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        self.0.release(1);
+        self.0.release_held(1, self.1);
     }
 }
 
@@ -263,7 +272,7 @@ impl<T> DerefMut for OwnedMutexGuard<T> {
 impl<T> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
         *self.lock.value.borrow_mut() = self.value.take();
-        self.lock.sem.release(1);
+        self.lock.sem.release_held(1, WHO_UNKNOWN);
     }
 }
 

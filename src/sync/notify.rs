@@ -7,6 +7,7 @@ use std::task::{ready, Context, Poll, Waker};
 
 use super::coop;
 use super::wait_list::{update_waker, Key, WaitList, WakeBatch};
+use strand_executor::diag::{set_wait_reason, ChannelKind, TrackedWaker, WaitReason};
 
 /// Wakes one task or all waiting tasks, without carrying data.
 ///
@@ -225,6 +226,14 @@ impl Notify {
         }
     }
 
+    /// Tells the runtime's task dump what the current task waits on.
+    fn note_wait(&self) {
+        set_wait_reason(WaitReason::Channel {
+            kind: ChannelKind::Notify,
+            id: self as *const Notify as usize as u64,
+        });
+    }
+
     pub(crate) fn poll_notified(&self, fut: &mut Notified<'_>, waker: Option<&Waker>) -> Poll<()> {
         let mut st = self.state.borrow_mut();
         match fut.state {
@@ -242,7 +251,10 @@ impl Notify {
                     generation: fut.generation,
                     notified: None,
                 };
-                fut.state = NState::Waiting(st.waiters.push_back(data, waker.cloned()));
+                fut.state =
+                    NState::Waiting(st.waiters.push_back(data, waker.map(TrackedWaker::new)));
+                drop(st);
+                self.note_wait();
                 Poll::Pending
             }
             NState::Waiting(key) => {
@@ -260,6 +272,7 @@ impl Notify {
                 };
                 drop(st);
                 drop(old);
+                self.note_wait();
                 Poll::Pending
             }
             NState::Done => Poll::Ready(()),

@@ -40,6 +40,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
 
+use strand_executor::diag::{set_wait_reason, ChannelKind, TrackedWaker, WaitReason};
+
 use super::coop;
 
 /// Errors of the oneshot channel.
@@ -92,8 +94,8 @@ const RX_CLOSED: u8 = 2;
 struct Inner<T> {
     state: Cell<u8>,
     value: Cell<Option<T>>,
-    rx_waker: Cell<Option<Waker>>,
-    tx_waker: Cell<Option<Waker>>,
+    rx_waker: Cell<Option<TrackedWaker>>,
+    tx_waker: Cell<Option<TrackedWaker>>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -109,18 +111,22 @@ impl<T> Inner<T> {
 
 /// Stores `waker` in `cell` unless it already wakes the same task; the replaced one is dropped
 /// afterwards with nothing borrowed (its `Drop` may re-enter the channel).
-fn register(cell: &Cell<Option<Waker>>, waker: &Waker) {
+fn register(cell: &Cell<Option<TrackedWaker>>, waker: &Waker, kind: ChannelKind, id: *const ()) {
     let old = cell.take();
     match old {
         Some(w) if w.will_wake(waker) => cell.set(Some(w)),
         old => {
-            cell.set(Some(waker.clone()));
+            cell.set(Some(TrackedWaker::new(waker)));
             drop(old);
         }
     }
+    set_wait_reason(WaitReason::Channel {
+        kind,
+        id: id as usize as u64,
+    });
 }
 
-fn wake(cell: &Cell<Option<Waker>>) {
+fn wake(cell: &Cell<Option<TrackedWaker>>) {
     if let Some(w) = cell.take() {
         w.wake();
     }
@@ -189,7 +195,13 @@ impl<T> Sender<T> {
             coop.made_progress();
             return Poll::Ready(());
         }
-        register(&self.inner.tx_waker, cx.waker());
+        let id = Rc::as_ptr(&self.inner).cast::<()>();
+        register(
+            &self.inner.tx_waker,
+            cx.waker(),
+            ChannelKind::OneshotClosed,
+            id,
+        );
         Poll::Pending
     }
 
@@ -288,7 +300,12 @@ impl<T> Future for Receiver<T> {
             coop.made_progress();
             return Poll::Ready(Err(RecvError(())));
         }
-        register(&inner.rx_waker, cx.waker());
+        register(
+            &inner.rx_waker,
+            cx.waker(),
+            ChannelKind::OneshotRecv,
+            Rc::as_ptr(inner).cast::<()>(),
+        );
         Poll::Pending
     }
 }

@@ -11,19 +11,37 @@
 //! sees it). If the future is dropped instead, whatever was assigned to it is released again and
 //! passes to the next waiter: a cancelled `acquire` never loses a permit nor holds one.
 //!
-//! Every grant and every release goes through this file, which is where holders and waiters will
-//! be recorded by task id for the deadlock detector (issue 9): a waiter entry is the natural place
-//! for the waiting task's id, and the guards/permits of the types built on top are the holders.
+//! Every grant and every release goes through this file, which is where the deadlock detector
+//! learns who holds and who waits for a lock (`crate::runtime::diag`): for the lock kinds
+//! (mutex, rwlock, semaphore; not a channel's capacity), each grant records the party that
+//! acquired (a task id, or the `block_on` future) and the guards release under that party;
+//! a waiter entry keeps the waiting party, registered with the runtime's wait-for graph while
+//! it is queued. The uncontended fast path only touches an inline holder slot.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{ready, Context, Poll};
+
+use strand_executor::diag::{set_wait_reason, ChannelKind, LockKind, TrackedWaker, WaitReason};
 
 use super::coop;
 use super::error::{AcquireError, TryAcquireError};
 use super::wait_list::{update_waker, Key, WaitList, WakeBatch};
+use crate::runtime::diag::{current_who, Holders, LockNode, WHO_UNKNOWN};
+
+/// What a [`RawSemaphore`] is, for diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SemKind {
+    Mutex,
+    RwLock,
+    Semaphore,
+    /// A bounded channel's capacity: permits have no holders.
+    Channel,
+}
 
 /// The most permits a semaphore can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
@@ -31,22 +49,48 @@ pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 struct Want {
     needed: usize,
     assigned: usize,
+    /// The waiting party (see `crate::runtime::diag`), for lock kinds.
+    who: u64,
 }
 
 struct State {
     permits: usize,
     closed: bool,
     waiters: WaitList<Want>,
+    /// Who holds permits, while the lock never had to queue anyone (then `node` has them).
+    holders: Holders,
+    /// The wait-for graph's view of this lock, from its first queued waiter on.
+    node: Option<Rc<LockNode>>,
+}
+
+impl State {
+    #[inline]
+    fn add_holder(&mut self, who: u64, n: usize) {
+        match &self.node {
+            None => self.holders.add(who, n),
+            Some(node) => node.add_holder(who, n),
+        }
+    }
 }
 
 pub(crate) struct RawSemaphore {
     state: RefCell<State>,
+    kind: SemKind,
+    created: &'static Location<'static>,
     /// Task-local: never moves to another thread.
     _not_send: PhantomData<*const ()>,
 }
 
 impl RawSemaphore {
+    /// A channel's capacity (no holder tracking).
+    #[track_caller]
     pub(crate) const fn new(permits: usize) -> Self {
+        Self::with_kind(permits, SemKind::Channel)
+    }
+
+    /// A lock of `kind`, created at the caller's location.
+    #[track_caller]
+    pub(crate) const fn with_kind(permits: usize, kind: SemKind) -> Self {
         assert!(
             permits <= MAX_PERMITS,
             "a semaphore holds at most MAX_PERMITS permits"
@@ -56,8 +100,116 @@ impl RawSemaphore {
                 permits,
                 closed: false,
                 waiters: WaitList::new(),
+                holders: Holders::new(),
+                node: None,
             }),
+            kind,
+            created: Location::caller(),
             _not_send: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn is_lock(&self) -> bool {
+        self.kind != SemKind::Channel
+    }
+
+    fn id(&self) -> u64 {
+        self as *const RawSemaphore as usize as u64
+    }
+
+    /// What a task waiting for `needed` permits waits on, for the task dump.
+    fn wait_reason(&self, needed: usize) -> WaitReason {
+        let id = self.id();
+        let kind = match self.kind {
+            SemKind::Mutex => LockKind::Mutex,
+            SemKind::RwLock if needed == 1 => LockKind::RwLockRead,
+            SemKind::RwLock => LockKind::RwLockWrite,
+            SemKind::Semaphore => LockKind::Semaphore,
+            SemKind::Channel => {
+                return WaitReason::Channel {
+                    kind: ChannelKind::MpscSend,
+                    id,
+                }
+            }
+        };
+        WaitReason::Lock { kind, id }
+    }
+
+    /// The wait-for graph node of this lock, created at its first queued waiter.
+    fn node(&self, st: &mut State) -> Rc<LockNode> {
+        st.node
+            .get_or_insert_with(|| {
+                let kind = match self.kind {
+                    SemKind::Mutex => "mutex",
+                    SemKind::RwLock => "rwlock",
+                    _ => "semaphore",
+                };
+                LockNode::new(
+                    kind,
+                    self.id(),
+                    self.created,
+                    std::mem::take(&mut st.holders),
+                )
+            })
+            .clone()
+    }
+
+    /// Gives back `n` permits held by `who` (a guard's drop).
+    #[inline]
+    pub(crate) fn release_held(&self, n: usize, who: u64) {
+        if self.is_lock() {
+            let mut st = self.state.borrow_mut();
+            match &st.node {
+                None => {
+                    st.holders.remove(who, n);
+                }
+                Some(node) => node.remove_holder(who, n),
+            }
+        }
+        self.release(n);
+    }
+
+    /// `n` permits held by `who` are given up for good (a forgotten permit).
+    pub(crate) fn forget_held(&self, n: usize, who: u64) {
+        if self.is_lock() && n > 0 {
+            let mut st = self.state.borrow_mut();
+            match &st.node {
+                None => {
+                    st.holders.remove(who, n);
+                }
+                Some(node) => node.remove_holder(who, n),
+            }
+        }
+    }
+
+    /// `n` permits the current party just acquired move to an owned guard or permit, which may
+    /// travel to another task: from now on their holder is unknown.
+    pub(crate) fn disown(&self, n: usize) {
+        if self.is_lock() && n > 0 {
+            let who = current_who();
+            let mut st = self.state.borrow_mut();
+            match &st.node {
+                None => {
+                    st.holders.remove(who, n);
+                    st.holders.add(WHO_UNKNOWN, n);
+                }
+                Some(node) => node.transfer(who, WHO_UNKNOWN, n),
+            }
+        }
+    }
+
+    /// Moves `n` permits from `from` to `to` (merging permits of two parties).
+    pub(crate) fn transfer(&self, n: usize, from: u64, to: u64) {
+        if self.is_lock() && n > 0 && from != to {
+            let mut st = self.state.borrow_mut();
+            match &st.node {
+                None => {
+                    st.holders.remove(from, n);
+                    st.holders.add(to, n);
+                }
+                Some(node) => node.transfer(from, to, n),
+            }
         }
     }
 
@@ -83,6 +235,9 @@ impl RawSemaphore {
         }
         if st.waiters.is_empty() && st.permits >= n {
             st.permits -= n;
+            if self.is_lock() && n > 0 {
+                st.add_holder(current_who(), n);
+            }
             Ok(())
         } else {
             Err(TryAcquireError::NoPermits)
@@ -154,7 +309,7 @@ impl RawSemaphore {
                     st.waiters.unlink(key);
                     let node = st.waiters.get_mut(key);
                     let partial = std::mem::take(&mut node.data.assigned);
-                    let waker = node.waker.take();
+                    let waker = node.waker.take().map(TrackedWaker::into_waker);
                     st.permits += partial;
                     if let Some(w) = waker {
                         batch.push(w);
@@ -188,7 +343,7 @@ impl State {
             if node.data.assigned < node.data.needed {
                 break;
             }
-            let waker = node.waker.take();
+            let waker = node.waker.take().map(TrackedWaker::into_waker);
             self.waiters.unlink(key);
             if let Some(w) = waker {
                 batch.push(w);
@@ -239,6 +394,9 @@ impl Future for Acquire<'_> {
             }
             if st.waiters.is_empty() && st.permits >= this.needed {
                 st.permits -= this.needed;
+                if this.sem.is_lock() {
+                    st.add_holder(current_who(), this.needed);
+                }
                 drop(st);
                 coop.made_progress();
                 return Poll::Ready(Ok(()));
@@ -249,11 +407,24 @@ impl Future for Acquire<'_> {
             } else {
                 0
             };
+            let who = if this.sem.is_lock() {
+                current_who()
+            } else {
+                WHO_UNKNOWN
+            };
             let want = Want {
                 needed: this.needed,
                 assigned,
+                who,
             };
-            this.key = Some(st.waiters.push_back(want, Some(cx.waker().clone())));
+            let waker = TrackedWaker::new(cx.waker());
+            this.key = Some(st.waiters.push_back(want, Some(waker)));
+            let node = this.sem.is_lock().then(|| this.sem.node(&mut st));
+            drop(st);
+            if let Some(node) = node {
+                node.add_waiter(who);
+            }
+            set_wait_reason(this.sem.wait_reason(this.needed));
             return Poll::Pending;
         };
         let node = st.waiters.get_mut(key);
@@ -261,12 +432,25 @@ impl Future for Acquire<'_> {
             let old = update_waker(&mut node.waker, cx.waker());
             drop(st);
             drop(old);
+            set_wait_reason(this.sem.wait_reason(this.needed));
             return Poll::Pending;
         }
         let node = st.waiters.remove(key);
-        drop(st);
         this.key = None;
         let served = node.data.assigned == node.data.needed;
+        if this.sem.is_lock() {
+            if served {
+                st.add_holder(current_who(), node.data.needed);
+            }
+            if let Some(lock) = st.node.clone() {
+                drop(st);
+                lock.remove_waiter(node.data.who);
+            } else {
+                drop(st);
+            }
+        } else {
+            drop(st);
+        }
         drop(node);
         coop.made_progress();
         Poll::Ready(if served {
@@ -280,7 +464,13 @@ impl Future for Acquire<'_> {
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let node = self.sem.state.borrow_mut().waiters.remove(key);
+        let (node, lock) = {
+            let mut st = self.sem.state.borrow_mut();
+            (st.waiters.remove(key), st.node.clone())
+        };
+        if let (true, Some(lock)) = (self.sem.is_lock(), lock) {
+            lock.remove_waiter(node.data.who);
+        }
         // Pass on whatever this waiter was handed (all of it if it was served but never saw
         // it); then drop its waker, both with no borrow held.
         self.sem.release(node.data.assigned);

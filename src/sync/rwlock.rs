@@ -3,7 +3,8 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use super::error::TryLockError;
-use super::raw_sem::{RawSemaphore, MAX_PERMITS};
+use super::raw_sem::{RawSemaphore, SemKind, MAX_PERMITS};
+use crate::runtime::diag::current_who;
 
 /// The most readers an [`RwLock`] admits at once by default.
 const MAX_READS: usize = u32::MAX as usize >> 3;
@@ -48,19 +49,21 @@ pub struct RwLock<T: ?Sized> {
 
 impl<T> RwLock<T> {
     /// A new unlocked lock holding `value`.
+    #[track_caller]
     pub fn new(value: T) -> Self {
         RwLock {
             max_readers: MAX_READS,
-            sem: RawSemaphore::new(MAX_READS),
+            sem: RawSemaphore::with_kind(MAX_READS, SemKind::RwLock),
             value: RefCell::new(value),
         }
     }
 
     /// Like [`new`](Self::new), usable in `const` context.
+    #[track_caller]
     pub const fn const_new(value: T) -> Self {
         RwLock {
             max_readers: MAX_READS,
-            sem: RawSemaphore::new(MAX_READS),
+            sem: RawSemaphore::with_kind(MAX_READS, SemKind::RwLock),
             value: RefCell::new(value),
         }
     }
@@ -69,6 +72,7 @@ impl<T> RwLock<T> {
     ///
     /// # Panics
     /// If `max_readers` is 0 or larger than `Semaphore::MAX_PERMITS`.
+    #[track_caller]
     pub fn with_max_readers(value: T, max_readers: u32) -> Self {
         let max_readers = max_readers as usize;
         assert!(
@@ -77,7 +81,7 @@ impl<T> RwLock<T> {
         );
         RwLock {
             max_readers,
-            sem: RawSemaphore::new(max_readers),
+            sem: RawSemaphore::with_kind(max_readers, SemKind::RwLock),
             value: RefCell::new(value),
         }
     }
@@ -133,7 +137,7 @@ impl<T: ?Sized> RwLock<T> {
     fn read_guard(&self) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
             value: self.value.borrow(),
-            _release: Release(&self.sem, 1),
+            _release: Release(&self.sem, 1, current_who()),
         }
     }
 
@@ -141,7 +145,7 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard {
             lock: self,
             value: self.value.borrow_mut(),
-            _release: Release(&self.sem, self.max_readers),
+            _release: Release(&self.sem, self.max_readers, current_who()),
         }
     }
 
@@ -176,11 +180,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 
 /// Returns permits when dropped; declared after the value borrow in each guard so the borrow
 /// ends first (a waiter woken by the release may re-enter and lock at once).
-struct Release<'a>(&'a RawSemaphore, usize);
+/// Releases `.1` permits held by the party `.2` when dropped.
+struct Release<'a>(&'a RawSemaphore, usize, u64);
 
 impl Drop for Release<'_> {
     fn drop(&mut self) {
-        self.0.release(self.1);
+        self.0.release_held(self.1, self.2);
     }
 }
 
@@ -240,12 +245,13 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         } = self;
         drop(value);
         // Keep one permit for the read guard, hand back the rest.
+        let who = _release.2;
         std::mem::forget(_release);
         let read = RwLockReadGuard {
             value: lock.value.borrow(),
-            _release: Release(&lock.sem, 1),
+            _release: Release(&lock.sem, 1, who),
         };
-        lock.sem.release(lock.max_readers - 1);
+        lock.sem.release_held(lock.max_readers - 1, who);
         read
     }
 }

@@ -2,7 +2,8 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::error::{AcquireError, TryAcquireError};
-use super::raw_sem::{RawSemaphore, MAX_PERMITS};
+use super::raw_sem::{RawSemaphore, SemKind, MAX_PERMITS};
+use crate::runtime::diag::{current_who, WHO_UNKNOWN};
 
 /// A fair counting semaphore for tasks on one thread.
 ///
@@ -61,9 +62,10 @@ impl Semaphore {
     ///
     /// # Panics
     /// If `permits` exceeds [`MAX_PERMITS`](Self::MAX_PERMITS).
+    #[track_caller]
     pub fn new(permits: usize) -> Self {
         Semaphore {
-            raw: RawSemaphore::new(permits),
+            raw: RawSemaphore::with_kind(permits, SemKind::Semaphore),
         }
     }
 
@@ -75,9 +77,10 @@ impl Semaphore {
     /// }
     /// LIMIT.with(|s| assert_eq!(s.available_permits(), 4));
     /// ```
+    #[track_caller]
     pub const fn const_new(permits: usize) -> Self {
         Semaphore {
-            raw: RawSemaphore::new(permits),
+            raw: RawSemaphore::with_kind(permits, SemKind::Semaphore),
         }
     }
 
@@ -129,6 +132,7 @@ impl Semaphore {
         Ok(SemaphorePermit {
             sem: self,
             permits: 1,
+            holder: current_who(),
         })
     }
 
@@ -148,6 +152,7 @@ impl Semaphore {
         Ok(SemaphorePermit {
             sem: self,
             permits: n as usize,
+            holder: current_who(),
         })
     }
 
@@ -167,6 +172,7 @@ impl Semaphore {
         Ok(SemaphorePermit {
             sem: self,
             permits: 1,
+            holder: current_who(),
         })
     }
 
@@ -176,6 +182,7 @@ impl Semaphore {
         Ok(SemaphorePermit {
             sem: self,
             permits: n as usize,
+            holder: current_who(),
         })
     }
 
@@ -196,6 +203,7 @@ impl Semaphore {
     /// ```
     pub async fn acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.raw.acquire(1).await?;
+        self.raw.disown(1);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: 1,
@@ -208,6 +216,7 @@ impl Semaphore {
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
         self.raw.acquire(n as usize).await?;
+        self.raw.disown(n as usize);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n as usize,
@@ -217,6 +226,7 @@ impl Semaphore {
     /// Like [`try_acquire`](Self::try_acquire), on an `Rc`.
     pub fn try_acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.raw.try_acquire(1)?;
+        self.raw.disown(1);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: 1,
@@ -229,6 +239,7 @@ impl Semaphore {
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.raw.try_acquire(n as usize)?;
+        self.raw.disown(n as usize);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n as usize,
@@ -269,6 +280,8 @@ impl fmt::Debug for Semaphore {
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
     permits: usize,
+    /// The party that acquired the permits (deadlock detection attributes them to it).
+    holder: u64,
 }
 
 impl<'a> SemaphorePermit<'a> {
@@ -285,6 +298,7 @@ impl<'a> SemaphorePermit<'a> {
     /// assert_eq!(sem.available_permits(), 1);
     /// ```
     pub fn forget(mut self) {
+        self.sem.raw.forget_held(self.permits, self.holder);
         self.permits = 0;
     }
 
@@ -297,7 +311,9 @@ impl<'a> SemaphorePermit<'a> {
             std::ptr::eq(self.sem, other.sem),
             "merging permits of different semaphores"
         );
-        self.permits += std::mem::take(&mut other.permits);
+        let n = std::mem::take(&mut other.permits);
+        self.sem.raw.transfer(n, other.holder, self.holder);
+        self.permits += n;
     }
 
     /// Splits `n` permits off into a new permit, or `None` if this holds fewer than `n`.
@@ -309,13 +325,14 @@ impl<'a> SemaphorePermit<'a> {
         Some(SemaphorePermit {
             sem: self.sem,
             permits: n,
+            holder: self.holder,
         })
     }
 }
 
 impl Drop for SemaphorePermit<'_> {
     fn drop(&mut self) {
-        self.sem.raw.release(self.permits);
+        self.sem.raw.release_held(self.permits, self.holder);
     }
 }
 
@@ -347,6 +364,7 @@ impl OwnedSemaphorePermit {
 
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
+        self.sem.raw.forget_held(self.permits, WHO_UNKNOWN);
         self.permits = 0;
     }
 
@@ -377,7 +395,7 @@ impl OwnedSemaphorePermit {
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.sem.raw.release(self.permits);
+        self.sem.raw.release_held(self.permits, WHO_UNKNOWN);
     }
 }
 

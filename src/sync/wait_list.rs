@@ -19,6 +19,8 @@
 use std::fmt;
 use std::task::Waker;
 
+use strand_executor::diag::TrackedWaker;
+
 const NIL: u32 = u32::MAX;
 
 /// Names one entry of a [`WaitList`]; owned by the waiting future.
@@ -30,8 +32,9 @@ pub(crate) struct Node<T> {
     prev: u32,
     next: u32,
     linked: bool,
-    /// The waker of the last poll (`None` after it was taken for waking).
-    pub(crate) waker: Option<Waker>,
+    /// The waker of the last poll (`None` after it was taken for waking); counted as held by
+    /// strand for the runtime's hang and deadlock detection.
+    pub(crate) waker: Option<TrackedWaker>,
     /// What the primitive keeps per waiter.
     pub(crate) data: T,
 }
@@ -100,7 +103,7 @@ impl<T> WaitList<T> {
     }
 
     /// Appends a new queued entry and returns its key.
-    pub(crate) fn push_back(&mut self, data: T, waker: Option<Waker>) -> Key {
+    pub(crate) fn push_back(&mut self, data: T, waker: Option<TrackedWaker>) -> Key {
         let node = Node {
             prev: self.tail,
             next: NIL,
@@ -216,10 +219,10 @@ impl<T> fmt::Debug for WaitList<T> {
 /// replaced waker, which the caller drops after releasing its borrow (only the last waker
 /// counts, and a waker's `Drop` may re-enter the primitive).
 #[must_use = "drop the old waker after releasing the borrow"]
-pub(crate) fn update_waker(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
+pub(crate) fn update_waker(slot: &mut Option<TrackedWaker>, waker: &Waker) -> Option<TrackedWaker> {
     match slot {
         Some(w) if w.will_wake(waker) => None,
-        _ => slot.replace(waker.clone()),
+        _ => slot.replace(TrackedWaker::new(waker)),
     }
 }
 
@@ -250,7 +253,8 @@ impl WakeBatch {
     }
 
     /// Adds a waker. Panics when full (check [`is_full`](Self::is_full) first).
-    pub(crate) fn push(&mut self, waker: Waker) {
+    pub(crate) fn push(&mut self, waker: impl Into<Waker>) {
+        let waker = waker.into();
         assert!(self.len < BATCH, "wake batch overflow");
         if self.len == 0 {
             self.first = Some(waker);

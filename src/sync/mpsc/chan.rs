@@ -15,6 +15,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
+use strand_executor::diag::{set_wait_reason, ChannelKind, TrackedWaker, WaitReason};
+
 use crate::sync::coop;
 use crate::sync::notify::Notify;
 use crate::sync::raw_sem::{Acquire, RawSemaphore};
@@ -26,7 +28,7 @@ const RX_DROPPED: u8 = 2;
 
 pub(super) struct Chan<T> {
     queue: RefCell<VecDeque<T>>,
-    rx_waker: Cell<Option<Waker>>,
+    rx_waker: Cell<Option<TrackedWaker>>,
     tx_count: Cell<usize>,
     rx_state: Cell<u8>,
     /// Woken (`notify_waiters`) when the receiver closes, for `Sender::closed`.
@@ -210,10 +212,14 @@ impl<T> Chan<T> {
         match old {
             Some(w) if w.will_wake(waker) => self.rx_waker.set(Some(w)),
             old => {
-                self.rx_waker.set(Some(waker.clone()));
+                self.rx_waker.set(Some(TrackedWaker::new(waker)));
                 drop(old);
             }
         }
+        set_wait_reason(WaitReason::Channel {
+            kind: ChannelKind::MpscRecv,
+            id: self as *const Self as usize as u64,
+        });
     }
 
     /// Waits for a free slot of a bounded channel; `Err` once the receiver is gone.
