@@ -162,6 +162,9 @@ fn runtime_builder(kind: Kind, options: &Options) -> TokenStream {
             if options.start_paused {
                 setters.push_str(".start_paused(true)");
             }
+            // A test that deadlocks or hangs fails at once with the report instead of waiting
+            // forever (the runtime panics out of `block_on`).
+            setters.push_str(".fail_on_deadlock(true)");
         }
     }
     template(

@@ -87,7 +87,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The function becomes a `#[test]` that builds its own runtime with
 /// `strand::Runtime::builder()` and `block_on`s the body; the runtime (and every task still
-/// pending) is dropped when the test returns. Tests may return `Result<(), E>` (an `Err` fails
+/// pending) is dropped when the test returns. A test whose tasks deadlock on strand locks, or
+/// that hangs with nothing left that could ever wake it, fails at once with the runtime's report
+/// (the cycle, or a dump of every task) instead of waiting forever. Tests may return `Result<(), E>` (an `Err` fails
 /// the test) and combine with `#[should_panic]`, `#[ignore]`, `#[cfg(...)]` and doc comments,
 /// which are all kept.
 ///
