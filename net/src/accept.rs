@@ -92,6 +92,7 @@ impl AcceptShared {
             Poll::Ready(res) => res,
             Poll::Pending => {
                 self.waiters.register(&mut state.slot, cx.waker());
+                evented.note_wait(Direction::Read);
                 return Poll::Pending;
             }
         };

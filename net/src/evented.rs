@@ -20,30 +20,73 @@ use std::task::{ready, Context, Poll};
 use mio::event::Source;
 use mio::Interest;
 use strand_executor::coop;
+use strand_executor::diag::{set_wait_reason, IoDirection, WaitReason};
 use strand_reactor::{Direction, ReadyEvent, Registration};
 
 use crate::sys;
+
+/// The descriptor number a task dump shows for a socket.
+pub(crate) trait DiagFd {
+    fn diag_fd(&self) -> i64;
+}
+
+#[cfg(unix)]
+impl<T: std::os::fd::AsRawFd> DiagFd for T {
+    fn diag_fd(&self) -> i64 {
+        i64::from(self.as_raw_fd())
+    }
+}
+
+#[cfg(not(unix))]
+impl<T> DiagFd for T {
+    fn diag_fd(&self) -> i64 {
+        -1
+    }
+}
 
 pub(crate) struct Evented<E: Source> {
     /// `None` only after [`Evented::into_inner`] or inside `Drop`.
     io: Option<E>,
     registration: Registration,
+    /// The descriptor, for task dumps (`WaitReason::Io`).
+    fd: i64,
 }
 
 impl<E: Source> Evented<E> {
     /// Registers `io` for both directions on the current reactor.
-    pub(crate) fn new(io: E) -> io::Result<Self> {
+    pub(crate) fn new(io: E) -> io::Result<Self>
+    where
+        E: DiagFd,
+    {
         Self::with_interest(io, Interest::READABLE | Interest::WRITABLE)
     }
 
     /// Registers `io` on the current reactor. On failure `io` is dropped (closed) here; nothing
     /// stays registered.
-    pub(crate) fn with_interest(mut io: E, interest: Interest) -> io::Result<Self> {
+    pub(crate) fn with_interest(mut io: E, interest: Interest) -> io::Result<Self>
+    where
+        E: DiagFd,
+    {
+        let fd = io.diag_fd();
         let registration = Registration::new(&mut io, interest)?;
         Ok(Evented {
             io: Some(io),
             registration,
+            fd,
         })
+    }
+
+    /// Tells the runtime's task dump that the current task waits for `dir` on this socket
+    /// (called on the `Pending` path only).
+    pub(crate) fn note_wait(&self, dir: Direction) {
+        let direction = match dir {
+            Direction::Read => IoDirection::Read,
+            Direction::Write => IoDirection::Write,
+        };
+        set_wait_reason(WaitReason::Io {
+            fd: self.fd,
+            direction,
+        });
     }
 
     pub(crate) fn get(&self) -> &E {
@@ -63,7 +106,10 @@ impl<E: Source> Evented<E> {
         dir: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
         let coop = ready!(coop::poll_proceed(cx));
-        let ev = ready!(self.registration.poll_ready(cx, dir));
+        let Poll::Ready(ev) = self.registration.poll_ready(cx, dir) else {
+            self.note_wait(dir);
+            return Poll::Pending;
+        };
         coop.made_progress();
         Poll::Ready(ev)
     }
@@ -74,7 +120,10 @@ impl<E: Source> Evented<E> {
         let mut readiness = pin!(self.registration.readiness(dir));
         poll_fn(|cx| {
             let coop = ready!(coop::poll_proceed(cx));
-            let ev = ready!(readiness.as_mut().poll(cx));
+            let Poll::Ready(ev) = readiness.as_mut().poll(cx) else {
+                self.note_wait(dir);
+                return Poll::Pending;
+            };
             coop.made_progress();
             Poll::Ready(ev)
         })
@@ -96,7 +145,10 @@ impl<E: Source> Evented<E> {
             .async_io(dir, || sys::retry_interrupted(|| f(io))));
         poll_fn(|cx| {
             let coop = ready!(coop::poll_proceed(cx));
-            let res = ready!(op.as_mut().poll(cx));
+            let Poll::Ready(res) = op.as_mut().poll(cx) else {
+                self.note_wait(dir);
+                return Poll::Pending;
+            };
             coop.made_progress();
             Poll::Ready(res)
         })
@@ -118,9 +170,13 @@ impl<E: Source> Evented<E> {
     ) -> Poll<io::Result<R>> {
         let coop = ready!(coop::poll_proceed(cx));
         let io = self.get();
-        let res = ready!(self
+        let polled = self
             .registration
-            .poll_io(cx, dir, || sys::retry_interrupted(|| f(io))));
+            .poll_io(cx, dir, || sys::retry_interrupted(|| f(io)));
+        let Poll::Ready(res) = polled else {
+            self.note_wait(dir);
+            return Poll::Pending;
+        };
         coop.made_progress();
         Poll::Ready(res)
     }
