@@ -133,6 +133,7 @@ impl Sleep {
                 match rtime::register(self.deadline.into_std(), cx.waker()) {
                     Some(key) => {
                         self.key = Some(key);
+                        self.note_wait();
                         Poll::Pending
                     }
                     None => panic!(
@@ -148,9 +149,19 @@ impl Sleep {
                     self.fired = true;
                     Poll::Ready(())
                 }
-                Poll::Pending => Poll::Pending,
+                Poll::Pending => {
+                    self.note_wait();
+                    Poll::Pending
+                }
             },
         }
+    }
+
+    /// Tells the runtime's task dump what the current task waits on (`Pending` path only).
+    fn note_wait(&self) {
+        strand_executor::diag::set_wait_reason(strand_executor::diag::WaitReason::Timer {
+            deadline: self.deadline.into_std(),
+        });
     }
 }
 
