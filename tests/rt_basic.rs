@@ -68,7 +68,7 @@ fn runtime_spawn_outside_block_on_runs_when_driven() {
 #[test]
 fn spawn_outside_runtime_panics_with_a_clear_message() {
     let err = catch_unwind(|| {
-        let _ = strand::spawn(async {});
+        drop(strand::spawn(async {}));
     })
     .unwrap_err();
     let msg = panic_message(&*err);
