@@ -189,9 +189,9 @@ impl fmt::Display for Deadlock {
                     f,
                     "strand: hang on runtime {}: the block_on future and every task are waiting, \
                      and nothing can ever wake them: no I/O source is registered, no timer is \
-                     armed, no blocking job is in flight, no Handle exists, and every waker of \
-                     every task is held by a strand resource that only these waiting tasks could \
-                     release (a lost wakeup, or a wait for something that can no longer come).",
+                     armed, no blocking job is in flight, no Handle exists, and no waker of theirs \
+                     exists outside strand resources that only these waiting tasks could use (a \
+                     lost wakeup, or a wait for something that can no longer come).",
                     self.runtime
                 )?;
                 if let Some(dump) = &self.dump {
