@@ -373,12 +373,12 @@ impl Inner {
                         self.turn(Some(Duration::ZERO));
                     }
                     None => {
-                        self.before_block(&root);
-                        self.turn(None);
+                        if !self.before_block(&root) {
+                            self.turn(None);
+                        }
                     }
                 }
-            } else {
-                self.before_block(&root);
+            } else if !self.before_block(&root) {
                 self.turn(None);
             }
         }

@@ -378,3 +378,46 @@ fn waiting_for_a_lock_held_by_a_sleeping_task_is_not_a_deadlock() {
         }
     });
 }
+
+thread_local! {
+    static ON_REPORT: std::cell::RefCell<Option<strand::sync::oneshot::Sender<()>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The hook runs on the runtime thread and may act on the report: here it wakes the
+/// `block_on` future (which then aborts the deadlocked tasks) instead of letting the runtime
+/// wait forever.
+#[test]
+fn a_hook_can_wake_the_runtime_to_recover() {
+    let rt = strand::Runtime::builder()
+        .on_deadlock(|_| {
+            if let Some(tx) = ON_REPORT.with(|r| r.borrow_mut().take()) {
+                let _ = tx.send(());
+            }
+        })
+        .build()
+        .unwrap();
+    let recovered = rt.block_on(async {
+        let (tx, rx) = strand::sync::oneshot::channel();
+        ON_REPORT.with(|r| *r.borrow_mut() = Some(tx));
+        let a = Rc::new(Mutex::new(()));
+        let b = Rc::new(Mutex::new(()));
+        let (a1, b1) = (a.clone(), b.clone());
+        let left = strand::spawn(async move {
+            let _a = a1.lock().await;
+            yield_now().await;
+            let _b = b1.lock().await;
+        });
+        let right = strand::spawn(async move {
+            let _b = b.lock().await;
+            yield_now().await;
+            let _a = a.lock().await;
+        });
+        rx.await.unwrap();
+        left.abort();
+        right.abort();
+        left.await.unwrap_err().is_cancelled() && right.await.unwrap_err().is_cancelled()
+    });
+    assert!(recovered);
+    assert_eq!(rt.metrics().deadlocks_detected, 1);
+}

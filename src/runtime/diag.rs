@@ -409,13 +409,16 @@ struct PartyState {
 impl Inner {
     /// The loop is about to block: look for lock cycles (when the graph changed) and for a
     /// hang (when nothing outside the tasks could wake the runtime). Cheap when neither can be.
+    /// True when the loop must not block after all: a report hook made work (spawned a task,
+    /// woke one).
     #[inline]
-    pub(crate) fn before_block(&self, root: &Arc<RootWaker>) {
+    pub(crate) fn before_block(&self, root: &Arc<RootWaker>) -> bool {
         let locks_dirty = self.locks.take_dirty();
         if !locks_dirty && !self.may_hang() {
-            return;
+            return false;
         }
         self.idle_checks(root, locks_dirty);
+        self.executor.has_ready() || root.woken.load(Ordering::SeqCst)
     }
 
     /// Nothing outside the tasks could wake the runtime (the cheap part of the hang proof).
