@@ -64,6 +64,7 @@ pub use task::{spawn, spawn_blocking};
 /// When called from inside a runtime on the same thread (nested `block_on`).
 #[track_caller]
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let rt = Runtime::new().unwrap_or_else(|e| panic!("strand::block_on: cannot create a runtime: {e}"));
+    let rt =
+        Runtime::new().unwrap_or_else(|e| panic!("strand::block_on: cannot create a runtime: {e}"));
     rt.block_on(future)
 }
