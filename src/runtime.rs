@@ -359,7 +359,7 @@ impl Inner {
             let more = self.executor.tick(self.event_interval);
             let busy = more || root.woken.load(Ordering::SeqCst);
             if busy {
-                self.turn(Some(Duration::ZERO));
+                self.poll_reactor();
             } else if clock.is_paused() && self.executor.blocking_in_flight() == 0 {
                 // Auto-advance: first collect I/O that is already there; if nothing became
                 // ready, jump the clock to the next timer and fire it.
@@ -382,6 +382,20 @@ impl Inner {
                 self.turn(None);
             }
         }
+    }
+
+    /// The non-blocking reactor poll between two batches of tasks. With no I/O source
+    /// registered and no timer due, a zero-timeout poll could only report an unpark from
+    /// another thread — whose work the executor's remote queue already carries — so the
+    /// syscall is skipped.
+    fn poll_reactor(&self) {
+        if self.reactor.registrations() == 0 {
+            match self.reactor.next_timer_deadline() {
+                Some(deadline) if deadline <= self.reactor.clock().now() => {}
+                _ => return,
+            }
+        }
+        self.turn(Some(Duration::ZERO));
     }
 
     fn turn(&self, timeout: Option<Duration>) {
