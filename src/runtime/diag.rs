@@ -424,12 +424,15 @@ impl Inner {
     /// Nothing outside the tasks could wake the runtime (the cheap part of the hang proof).
     #[inline]
     fn may_hang(&self) -> bool {
-        self.hang_reported_at.get() != Some(self.executor_polls())
+        // Order matters: a blocking job's (or a `Handle::spawn`'s) work is queued before its
+        // count drops, so read the counts before the run queues. The last test is the costly
+        // one, reached only when the runtime is really idle.
+        self.reactor.registrations() == 0
+            && self.reactor.timers() == 0
             && self.shared.handles.load(Ordering::SeqCst) == 0
             && self.executor.blocking_in_flight() == 0
-            && self.reactor.registrations() == 0
-            && self.reactor.timers() == 0
             && !self.executor.has_ready()
+            && self.hang_reported_at.get() != Some(self.executor_polls())
     }
 
     fn executor_polls(&self) -> u64 {
@@ -438,40 +441,42 @@ impl Inner {
 
     #[cold]
     fn idle_checks(&self, root: &Arc<RootWaker>, locks_dirty: bool) {
-        let accounts = self.executor.waker_accounts();
-        let root_acct = self.executor.root_account();
-        // The root's waker clones besides `run`'s two and the executor's.
-        let root_out = Arc::strong_count(root).saturating_sub(3);
-        let root_state = root_acct.as_ref().map(|a| PartyState {
-            only_strand: !root.woken.load(Ordering::SeqCst)
-                && !a.in_poll
-                && root_out == a.held_by_strand as usize,
-            held: a.held_by_strand,
-        });
+        let root_state = || {
+            let acct = self.executor.root_account()?;
+            // The root's waker clones besides `run`'s two and the executor's.
+            let root_out = Arc::strong_count(root).saturating_sub(3);
+            Some(PartyState {
+                only_strand: !root.woken.load(Ordering::SeqCst)
+                    && !acct.in_poll
+                    && root_out == acct.held_by_strand as usize,
+                held: acct.held_by_strand,
+            })
+        };
         let mut found_cycle = false;
         if locks_dirty {
-            let mut parties: HashMap<u64, PartyState> = accounts
-                .iter()
-                .map(|a| {
-                    (
-                        a.id.as_u64(),
-                        PartyState {
-                            only_strand: a.only_strand_can_wake(),
-                            held: a.held_by_strand,
-                        },
-                    )
-                })
-                .collect();
-            if let Some(r) = root_state.as_ref() {
-                parties.insert(
-                    WHO_ROOT,
-                    PartyState {
-                        only_strand: r.only_strand,
-                        held: r.held,
-                    },
-                );
-            }
-            for report in self.lock_cycles(&parties) {
+            // The accounts (a walk over every task) are only fetched when the lock graph
+            // alone already shows parties that wait for each other.
+            let parties = || {
+                let mut parties: HashMap<u64, PartyState> = self
+                    .executor
+                    .waker_accounts()
+                    .iter()
+                    .map(|a| {
+                        (
+                            a.id.as_u64(),
+                            PartyState {
+                                only_strand: a.only_strand_can_wake(),
+                                held: a.held_by_strand,
+                            },
+                        )
+                    })
+                    .collect();
+                if let Some(r) = root_state() {
+                    parties.insert(WHO_ROOT, r);
+                }
+                parties
+            };
+            for report in self.lock_cycles(parties) {
                 found_cycle = true;
                 self.report(report);
             }
@@ -484,6 +489,7 @@ impl Inner {
         if !self.may_hang() {
             return;
         }
+        let accounts = self.executor.waker_accounts();
         let live: HashSet<u64> = accounts.iter().map(|a| a.id.as_u64()).collect();
         let tasks_stuck = accounts.iter().all(|a| {
             a.only_strand_can_wake()
@@ -493,7 +499,7 @@ impl Inner {
                     _ => false,
                 }
         });
-        let root_stuck = root_state.is_some_and(|r| r.only_strand);
+        let root_stuck = root_state().is_some_and(|r| r.only_strand);
         // Re-check what other threads could have changed while we looked.
         if !(tasks_stuck && root_stuck && self.may_hang() && !root.woken.load(Ordering::SeqCst)) {
             return;
@@ -521,7 +527,7 @@ impl Inner {
     }
 
     /// Lock cycles among parties blocked on locks only, not reported before.
-    fn lock_cycles(&self, parties: &HashMap<u64, PartyState>) -> Vec<Deadlock> {
+    fn lock_cycles(&self, parties: impl FnOnce() -> HashMap<u64, PartyState>) -> Vec<Deadlock> {
         let nodes: Vec<Rc<LockNode>> = {
             let mut reg = self.locks.nodes.borrow_mut();
             reg.retain(|w| w.strong_count() > 0);
@@ -534,18 +540,10 @@ impl Inner {
                 waits.entry(who).or_default().push(i);
             }
         }
-        // Parties whose every waker sits in a lock queue.
-        let mut blocked: HashSet<u64> = waits
-            .iter()
-            .filter(|(who, ws)| {
-                parties
-                    .get(who)
-                    .is_some_and(|p| p.only_strand && p.held as usize == ws.len())
-            })
-            .map(|(&who, _)| who)
-            .collect();
-        // Keep those whose every awaited lock is held only by kept parties.
-        loop {
+        // Keep the parties whose every awaited lock is held only by kept parties: first on
+        // the graph alone (cheap, and usually empty), then among those whose every waker sits
+        // in a lock queue.
+        let keep = |blocked: &mut HashSet<u64>| loop {
             let before = blocked.len();
             let snapshot = blocked.clone();
             blocked.retain(|who| {
@@ -560,7 +558,19 @@ impl Inner {
             if blocked.len() == before {
                 break;
             }
+        };
+        let mut blocked: HashSet<u64> = waits.keys().copied().collect();
+        keep(&mut blocked);
+        if blocked.is_empty() {
+            return Vec::new();
         }
+        let parties = parties();
+        blocked.retain(|who| {
+            parties
+                .get(who)
+                .is_some_and(|p| p.only_strand && p.held as usize == waits[who].len())
+        });
+        keep(&mut blocked);
         if blocked.is_empty() {
             return Vec::new();
         }
