@@ -128,17 +128,12 @@ pub(crate) fn note_join_pending(target: (usize, usize, Id), waker: &Waker) -> bo
             return false;
         }
         let party = local.identify(waker);
-        let old = {
-            let Ok(mut owned) = local.owned.try_borrow_mut() else {
-                return false;
-            };
-            let Some(entry) = owned.get_mut(key).filter(|e| e.task.id() == id) else {
-                return false;
-            };
-            if entry.awaiter == party {
-                return party.is_some();
-            }
-            mem::replace(&mut entry.awaiter, party)
+        let old = match local.with_diag(key, id, |d| {
+            (d.awaiter != party).then(|| mem::replace(&mut d.awaiter, party))
+        }) {
+            None => return false,
+            Some(None) => return party.is_some(),
+            Some(Some(old)) => old,
         };
         if let Some(old) = old {
             local.adjust_held(old, false);
@@ -158,13 +153,11 @@ pub(crate) fn note_join_drop(target: (usize, usize, Id)) {
         if exec != local.exec_addr() {
             return;
         }
-        let old = local.owned.try_borrow_mut().ok().and_then(|mut owned| {
-            owned
-                .get_mut(key)
-                .filter(|e| e.task.id() == id)?
-                .awaiter
-                .take()
-        });
+        let old = local
+            .has_diag(key, id)
+            .then(|| local.with_diag(key, id, |d| d.awaiter.take()))
+            .flatten()
+            .flatten();
         if let Some(old) = old {
             local.adjust_held(old, false);
         }
@@ -315,12 +308,57 @@ struct Current {
     key: usize,
 }
 
+/// A registry entry: kept small (it is written at every spawn and moved at every completion);
+/// what only some tasks need lives in the [`TaskDiag`] slot of the same key.
 struct OwnedEntry {
     task: OwnedTask,
-    name: Option<Arc<str>>,
     location: &'static Location<'static>,
     polls: u64,
     last_poll: Option<Instant>,
+    /// The [`TaskDiag`] slot of this key belongs to this task.
+    diag: bool,
+}
+
+/// What [`Local::take_diag`] takes out of a slot (dropped outside the borrow).
+struct DiagLeftovers {
+    awaiter: Option<Party>,
+    _name: Option<Arc<str>>,
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+impl Default for TaskDiag {
+    fn default() -> TaskDiag {
+        TaskDiag {
+            id: None,
+            name: None,
+            held: 0,
+            awaiter: None,
+            waits: Waits::default(),
+            #[cfg(feature = "tracing")]
+            span: tracing::Span::none(),
+        }
+    }
+}
+
+impl OwnedEntry {
+    #[inline]
+    fn new(task: OwnedTask, location: &'static Location<'static>) -> OwnedEntry {
+        OwnedEntry {
+            task,
+            location,
+            polls: 0,
+            last_poll: None,
+            diag: false,
+        }
+    }
+}
+
+/// The diagnostics of one live task that most tasks never need: kept beside the registry, at
+/// the same key, claimed on first use. Valid only while `id` is the id of the task at that key.
+struct TaskDiag {
+    id: Option<Id>,
+    name: Option<Arc<str>>,
     /// This task's wakers held by strand resources ([`diag::TrackedWaker`]s and awaiter slots
     /// of `JoinHandle`s polled here).
     held: u32,
@@ -330,23 +368,6 @@ struct OwnedEntry {
     waits: Waits,
     #[cfg(feature = "tracing")]
     span: tracing::Span,
-}
-
-impl OwnedEntry {
-    fn new(task: OwnedTask, meta: Meta) -> OwnedEntry {
-        OwnedEntry {
-            task,
-            name: meta.name,
-            location: meta.location,
-            polls: 0,
-            last_poll: None,
-            held: 0,
-            awaiter: None,
-            waits: Waits::default(),
-            #[cfg(feature = "tracing")]
-            span: meta.span,
-        }
-    }
 }
 
 /// The runtime's root future (`block_on`), as far as diagnostics go.
@@ -385,6 +406,8 @@ pub(crate) struct Local {
     spare_deferred: RefCell<VecDeque<Deferred>>,
     spare_remote: RefCell<VecDeque<Remote>>,
     owned: RefCell<Slab<OwnedEntry>>,
+    /// Per registry key: the diagnostics of the task there, for the tasks that have any.
+    diag: RefCell<Vec<TaskDiag>>,
     closed: Cell<bool>,
     current: Cell<Option<Current>>,
     yield_requested: Cell<bool>,
@@ -464,11 +487,7 @@ impl Local {
         };
         match party {
             Party::Task { key, id } => {
-                if let Ok(mut owned) = self.owned.try_borrow_mut() {
-                    if let Some(e) = owned.get_mut(key).filter(|e| e.task.id() == id) {
-                        e.held = step(e.held);
-                    }
-                }
+                self.with_diag(key, id, |d| d.held = step(d.held));
             }
             Party::Root { generation } => {
                 if let Ok(root) = self.root.try_borrow() {
@@ -482,11 +501,14 @@ impl Local {
 
     fn set_wait_reason(&self, reason: WaitReason) {
         if let Some(cur) = self.current.get() {
-            if let Ok(mut owned) = self.owned.try_borrow_mut() {
-                if let Some(e) = owned.get_mut(cur.key).filter(|e| e.task.id() == cur.id) {
-                    let epoch = e.polls;
-                    e.waits.record(epoch, reason);
-                }
+            // This poll's number: the entry counts the task's polls once each returns.
+            let epoch = self
+                .owned
+                .try_borrow()
+                .ok()
+                .and_then(|o| Some(o.get(cur.key)?.polls));
+            if let Some(epoch) = epoch {
+                self.with_diag(cur.key, cur.id, |d| d.waits.record(epoch, reason));
             }
             return;
         }
@@ -516,13 +538,87 @@ impl Local {
         }
     }
 
+    /// True when the task `id` at `key` has claimed its diagnostics slot.
+    #[inline]
+    fn has_diag(&self, key: usize, id: Id) -> bool {
+        self.owned
+            .try_borrow()
+            .is_ok_and(|owned| owned.get(key).is_some_and(|e| e.diag && e.task.id() == id))
+    }
+
+    /// Runs `f` on the diagnostics slot of the registered task `id` at `key`, claiming the slot
+    /// (marking the entry, resetting what an earlier task left there) on first use. `None` when
+    /// no such task is registered, or while the registry or the slots are borrowed.
+    #[inline]
+    fn with_diag<R>(&self, key: usize, id: Id, f: impl FnOnce(&mut TaskDiag) -> R) -> Option<R> {
+        let mut diag = self.diag.try_borrow_mut().ok()?;
+        match diag.get_mut(key) {
+            // Slots are emptied when their task leaves the registry: this one is registered.
+            Some(slot) if slot.id == Some(id) => Some(f(slot)),
+            _ => self.claim_diag(&mut diag, key, id).map(f),
+        }
+    }
+
+    /// Claims the diagnostics slot at `key` for the registered task `id`.
+    #[cold]
+    fn claim_diag<'a>(
+        &self,
+        diag: &'a mut Vec<TaskDiag>,
+        key: usize,
+        id: Id,
+    ) -> Option<&'a mut TaskDiag> {
+        let mut owned = self.owned.try_borrow_mut().ok()?;
+        owned.get_mut(key).filter(|e| e.task.id() == id)?.diag = true;
+        drop(owned);
+        if diag.len() <= key {
+            diag.resize_with(key + 1, TaskDiag::default);
+        }
+        let slot = &mut diag[key];
+        if slot.id != Some(id) {
+            // The task that had it left the registry and `take_diag` emptied it (the name and
+            // span are gone): only the plain fields need a reset.
+            debug_assert!(slot.name.is_none());
+            slot.id = Some(id);
+            slot.held = 0;
+            slot.awaiter = None;
+            slot.waits = Waits::default();
+        }
+        Some(slot)
+    }
+
+    /// Empties the diagnostics slot of the task `id` that left the registry at `key`,
+    /// returning what needs releasing.
+    fn take_diag(&self, key: usize, id: Id) -> Option<DiagLeftovers> {
+        let mut diag = self.diag.try_borrow_mut().ok()?;
+        let slot = diag.get_mut(key).filter(|d| d.id == Some(id))?;
+        slot.id = None;
+        Some(DiagLeftovers {
+            awaiter: slot.awaiter.take(),
+            _name: slot.name.take(),
+            #[cfg(feature = "tracing")]
+            span: mem::replace(&mut slot.span, tracing::Span::none()),
+        })
+    }
+
+    /// The name of the registered task `id` at `key`.
+    fn task_name(&self, key: usize, id: Id) -> Option<Arc<str>> {
+        let diag = self.diag.try_borrow().ok()?;
+        diag.get(key).filter(|d| d.id == Some(id))?.name.clone()
+    }
+
     /// A task left the registry: release what its entry counted.
     #[cold]
     /// `id` is passed in: the task may already be freed, so its header must not be read.
-    fn entry_removed(&self, entry: OwnedEntry, id: Id) {
-        if let Some(party) = entry.awaiter {
+    fn entry_removed(&self, entry: OwnedEntry, key: usize, id: Id) {
+        let diag = if entry.diag {
+            self.take_diag(key, id)
+        } else {
+            None
+        };
+        if let Some(party) = diag.as_ref().and_then(|d| d.awaiter) {
             self.adjust_held(party, false);
         }
+        drop(diag);
         if self.watch_on.get() {
             if let Some(w) = self.watch() {
                 w.remove_meta(id.as_u64());
@@ -586,24 +682,43 @@ impl Local {
         }
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();
-        let (task, owned_task, join) =
-            raw::new_task(future, id, &self.shared, entry.key(), &self.cache);
-        entry.insert(OwnedEntry::new(owned_task, meta));
+        let key = entry.key();
+        let (task, owned_task, join) = raw::new_task(future, id, &self.shared, key, &self.cache);
+        entry.insert(OwnedEntry::new(owned_task, meta.location));
         drop(owned);
+        self.attach_meta(key, id, meta);
         self.queue.borrow_mut().push_back(task);
         bump(&self.counters.spawned);
         JoinHandle::new(join)
+    }
+
+    /// Keeps what of `meta` the registry entry does not hold (a name, a span) in the task's
+    /// diagnostics slot.
+    #[inline]
+    fn attach_meta(&self, key: usize, id: Id, meta: Meta) {
+        #[cfg(not(feature = "tracing"))]
+        if let Some(name) = meta.name {
+            self.with_diag(key, id, |d| d.name = Some(name));
+        }
+        #[cfg(feature = "tracing")]
+        self.with_diag(key, id, |d| {
+            d.name = meta.name;
+            d.span = meta.span;
+        });
     }
 
     fn adopt(&self, spawn: RemoteSpawn, meta: Meta) {
         if self.watch_on.get() {
             self.watch_spawned(spawn.id(), meta.name.as_ref(), meta.location);
         }
+        let id = spawn.id();
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();
-        let (task, owned_task) = spawn.adopt(entry.key());
-        entry.insert(OwnedEntry::new(owned_task, meta));
+        let key = entry.key();
+        let (task, owned_task) = spawn.adopt(key);
+        entry.insert(OwnedEntry::new(owned_task, meta.location));
         drop(owned);
+        self.attach_meta(key, id, meta);
         self.queue.borrow_mut().push_back(task);
         bump(&self.counters.spawned);
     }
@@ -680,7 +795,12 @@ impl Local {
         };
         self.yield_requested.set(false);
         #[cfg(feature = "tracing")]
-        let span = self.owned.borrow().get(key).map(|e| e.span.clone());
+        let span = self
+            .diag
+            .borrow()
+            .get(key)
+            .filter(|d| d.id == Some(task.id()))
+            .map(|d| d.span.clone());
         #[cfg(feature = "tracing")]
         let _enter = span.as_ref().map(|s| s.enter());
         #[cfg(feature = "tracing")]
@@ -711,8 +831,8 @@ impl Local {
                 bump(&self.counters.polls);
                 let removed = self.owned.borrow_mut().try_remove(key);
                 if let Some(entry) = removed {
-                    if entry.awaiter.is_some() || self.watch_on.get() {
-                        self.entry_removed(entry, id);
+                    if entry.diag || self.watch_on.get() {
+                        self.entry_removed(entry, key, id);
                     }
                 }
             }
@@ -762,10 +882,12 @@ impl Local {
         let (task, name, location) = match key {
             // The task may have completed (and been freed) during this poll: its id comes from
             // before the poll, never from the task's memory.
-            Some((key, id)) => match self.owned.borrow().get(key) {
-                Some(e) => (Some(id), e.name.clone(), Some(e.location)),
-                None => return,
-            },
+            Some((key, id)) => {
+                let Some(location) = self.owned.borrow().get(key).map(|e| e.location) else {
+                    return;
+                };
+                (Some(id), self.task_name(key, id), Some(location))
+            }
             None => (None, None, self.root.borrow().as_ref().map(|r| r.location)),
         };
         let report = SlowPoll {
@@ -804,24 +926,32 @@ impl Local {
         drop(mem::take(&mut *self.deferred.borrow_mut()));
         drop(remote);
         loop {
-            let batch: Vec<OwnedEntry> = self.owned.borrow_mut().drain().collect();
+            let batch = mem::take(&mut *self.owned.borrow_mut());
             if batch.is_empty() {
                 break;
             }
-            for entry in batch {
+            for (_key, entry) in batch {
+                let id = entry.task.id();
+                #[cfg(feature = "tracing")]
+                let diag = if entry.diag {
+                    self.take_diag(_key, id)
+                } else {
+                    None
+                };
+                #[cfg(feature = "tracing")]
+                let _enter = diag.as_ref().map(|d| d.span.enter());
                 let prev = self.current.replace(Some(Current {
                     ptr: entry.task.ptr(),
-                    id: entry.task.id(),
+                    id,
                     key: usize::MAX,
                 }));
-                #[cfg(feature = "tracing")]
-                let _enter = entry.span.enter();
                 entry.task.shutdown(self);
                 self.current.set(prev);
             }
         }
         drop(mem::take(&mut *self.queue.borrow_mut()));
         drop(mem::take(&mut *self.deferred.borrow_mut()));
+        drop(mem::take(&mut *self.diag.borrow_mut()));
     }
 
     /// Stops the watchdog thread, if any, and waits for it to exit.
@@ -930,6 +1060,7 @@ impl Executor {
                 spare_deferred: RefCell::new(VecDeque::new()),
                 spare_remote: RefCell::new(VecDeque::new()),
                 owned: RefCell::new(Slab::with_capacity(64)),
+                diag: RefCell::new(Vec::new()),
                 closed: Cell::new(false),
                 current: Cell::new(None),
                 yield_requested: Cell::new(false),
@@ -1073,11 +1204,12 @@ impl Executor {
                     w.set_threshold(t);
                 } else {
                     let watch = Arc::new(Watch::new(t, l.slow_hook.borrow().clone()));
-                    for (_, e) in l.owned.borrow().iter() {
+                    for (key, e) in l.owned.borrow().iter() {
+                        let id = e.task.id();
                         watch.insert_meta(
-                            e.task.id().as_u64(),
+                            id.as_u64(),
                             TaskMeta {
-                                name: e.name.clone(),
+                                name: l.task_name(key, id),
                                 location: e.location,
                             },
                         );
@@ -1213,21 +1345,24 @@ impl Executor {
     /// [`WakerAccount::only_strand_can_wake`].
     pub fn waker_accounts(&self) -> Vec<WakerAccount> {
         let generation = self.local.root.borrow().as_ref().map(|r| r.generation);
+        let diag = self.local.diag.borrow();
         self.local
             .owned
             .borrow()
             .iter()
-            .map(|(_, e)| {
+            .map(|(key, e)| {
                 let st = e.task.state();
+                let id = e.task.id();
+                let d = diag.get(key).filter(|d| e.diag && d.id == Some(id));
                 WakerAccount {
-                    id: e.task.id(),
+                    id,
                     idle: !st.has(SCHEDULED | RUNNING),
                     outside_refs: st.refs().saturating_sub(1),
-                    held_by_strand: e.held,
+                    held_by_strand: d.map_or(0, |d| d.held),
                     awaiter: if !st.has(HANDLE) {
                         Awaiter::Detached
                     } else {
-                        match e.awaiter {
+                        match d.and_then(|d| d.awaiter) {
                             Some(Party::Task { id, .. }) => Awaiter::Task(id),
                             Some(Party::Root { generation: g }) if Some(g) == generation => {
                                 Awaiter::Root
@@ -1288,13 +1423,16 @@ impl Executor {
     /// ```
     pub fn snapshot(&self) -> Vec<TaskSnapshot> {
         let owned = self.local.owned.borrow();
+        let diag = self.local.diag.borrow();
         owned
             .iter()
-            .map(|(_, e)| {
+            .map(|(key, e)| {
                 let state = e.task.state();
+                let id = e.task.id();
+                let d = diag.get(key).filter(|d| e.diag && d.id == Some(id));
                 TaskSnapshot {
-                    id: e.task.id(),
-                    name: e.name.as_deref().map(str::to_owned),
+                    id,
+                    name: d.and_then(|d| d.name.as_deref()).map(str::to_owned),
                     location: e.location,
                     state: if state.has(RUNNING) {
                         TaskState::Running
@@ -1305,10 +1443,11 @@ impl Executor {
                     },
                     polls: e.polls,
                     last_poll: e.last_poll,
-                    waits_on: if state.has(RUNNING | SCHEDULED) || e.polls == 0 {
-                        Vec::new()
-                    } else {
-                        e.waits.get(e.polls - 1)
+                    waits_on: match d {
+                        Some(d) if !state.has(RUNNING | SCHEDULED) && e.polls > 0 => {
+                            d.waits.get(e.polls - 1)
+                        }
+                        _ => Vec::new(),
                     },
                 }
             })
