@@ -56,6 +56,10 @@ pub type Unpark = Arc<dyn Fn() + Send + Sync>;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    /// The task being polled on this thread (its header; null: none) and whether it asked to
+    /// be requeued behind the others (`yield_now`, a spent budget). A plain `Cell` without a
+    /// destructor, so reaching it is cheap on the yield path.
+    static POLLED: Cell<(*const Header, bool)> = const { Cell::new((ptr::null(), false)) };
 }
 
 /// The executor entered on this thread, if any.
@@ -191,7 +195,22 @@ pub(crate) fn schedule(task: TaskRef) {
 
 /// `yield_now`: wake `waker` at the next tick of the current executor (after the reactor had
 /// a turn). Outside an executor the waker is woken at once.
+#[inline]
 pub(crate) fn defer(waker: &Waker) {
+    // The common case, the polled task yielding under its own waker: just mark it, its poll
+    // epilogue sends it to the deferred list.
+    let polled = POLLED.try_with(Cell::get).unwrap_or((ptr::null(), false));
+    if let Some(task) = NonNull::new(polled.0.cast_mut()) {
+        if crate::waker::is_task_waker(waker, task) {
+            let _ = POLLED.try_with(|p| p.set((polled.0, true)));
+            return;
+        }
+    }
+    defer_waker(waker);
+}
+
+#[cold]
+fn defer_waker(waker: &Waker) {
     if with_current(|local| local.defer(waker)) != Some(true) {
         waker.wake_by_ref();
     }
@@ -199,13 +218,8 @@ pub(crate) fn defer(waker: &Waker) {
 
 /// A coop budget ran out: count it and defer the wake like a yield.
 pub(crate) fn defer_forced_yield(waker: &Waker) {
-    let deferred = with_current(|local| {
-        bump(&local.counters.forced_yields);
-        local.defer(waker)
-    });
-    if deferred != Some(true) {
-        waker.wake_by_ref();
-    }
+    with_current(|local| bump(&local.counters.forced_yields));
+    defer(waker);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,11 +308,6 @@ impl Shared {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-enum Deferred {
-    Task(TaskRef),
-    Waker(Waker),
-}
 
 #[derive(Clone, Copy)]
 struct Current {
@@ -402,15 +411,19 @@ impl Drop for RootPollGuard<'_> {
 pub(crate) struct Local {
     pub(crate) shared: Arc<Shared>,
     queue: RefCell<VecDeque<TaskRef>>,
-    deferred: RefCell<VecDeque<Deferred>>,
-    spare_deferred: RefCell<VecDeque<Deferred>>,
+    /// Tasks that yielded (or spent their budget) during this tick: they run after the next
+    /// reactor turn.
+    deferred: RefCell<VecDeque<TaskRef>>,
+    /// Wakers deferred the same way (`yield_now` under a waker that is not the polled task's):
+    /// woken at the next tick, after the deferred tasks were queued.
+    deferred_wakers: RefCell<Vec<Waker>>,
+    spare_wakers: RefCell<Vec<Waker>>,
     spare_remote: RefCell<VecDeque<Remote>>,
     owned: RefCell<Slab<OwnedEntry>>,
     /// Per registry key: the diagnostics of the task there, for the tasks that have any.
     diag: RefCell<Vec<TaskDiag>>,
     closed: Cell<bool>,
     current: Cell<Option<Current>>,
-    yield_requested: Cell<bool>,
     counters: Counters,
     tick_start: Cell<Option<Instant>>,
     timing: Cell<bool>,
@@ -434,12 +447,15 @@ type Watchdog = (Arc<Watch>, Option<std::thread::JoinHandle<()>>);
 struct TurnGuard<'a> {
     local: &'a Local,
     prev: Option<Current>,
+    prev_polled: (*const Header, bool),
     budget: Budget,
 }
 
 impl Drop for TurnGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         coop::set(self.budget);
+        let _ = POLLED.try_with(|p| p.set(self.prev_polled));
         self.local.current.set(self.prev);
     }
 }
@@ -629,7 +645,13 @@ impl Local {
     /// Called by the raw poll epilogue: did the task ask to be requeued behind the others?
     #[inline]
     pub(crate) fn take_yield_request(&self) -> bool {
-        self.yield_requested.replace(false)
+        POLLED
+            .try_with(|p| {
+                let (task, yielded) = p.get();
+                p.set((task, false));
+                yielded
+            })
+            .unwrap_or(false)
     }
 
     #[inline]
@@ -652,14 +674,8 @@ impl Local {
         if self.closed.get() {
             return false;
         }
-        if let Some(cur) = self.current.get() {
-            if crate::waker::is_task_waker(waker, cur.ptr) {
-                self.yield_requested.set(true);
-                return true;
-            }
-        }
         let waker = waker.clone();
-        self.deferred.borrow_mut().push_back(Deferred::Waker(waker));
+        self.deferred_wakers.borrow_mut().push(waker);
         true
     }
 
@@ -743,26 +759,47 @@ impl Local {
         *self.spare_remote.borrow_mut() = batch;
     }
 
+    /// Queues last tick's deferred tasks behind the ready ones (in the order they yielded),
+    /// then wakes the deferred wakers.
+    #[inline]
     fn flush_deferred(&self) {
-        if self.deferred.borrow().is_empty() {
-            return;
-        }
-        let mut batch = mem::take(&mut *self.spare_deferred.borrow_mut());
-        mem::swap(&mut *self.deferred.borrow_mut(), &mut batch);
-        for deferred in batch.drain(..) {
-            match deferred {
-                Deferred::Task(task) => self.push_local(task),
-                Deferred::Waker(waker) => waker.wake(),
+        {
+            let mut deferred = self.deferred.borrow_mut();
+            if !deferred.is_empty() {
+                let counter = &self.counters.local_schedules;
+                counter.set(counter.get().wrapping_add(deferred.len() as u64));
+                let mut queue = self.queue.borrow_mut();
+                if queue.is_empty() {
+                    mem::swap(&mut *queue, &mut *deferred);
+                } else {
+                    queue.append(&mut deferred);
+                }
             }
         }
-        *self.spare_deferred.borrow_mut() = batch;
+        if !self.deferred_wakers.borrow().is_empty() {
+            self.wake_deferred_wakers();
+        }
+    }
+
+    #[cold]
+    fn wake_deferred_wakers(&self) {
+        let mut batch = mem::take(&mut *self.spare_wakers.borrow_mut());
+        mem::swap(&mut *self.deferred_wakers.borrow_mut(), &mut batch);
+        for waker in batch.drain(..) {
+            waker.wake();
+        }
+        *self.spare_wakers.borrow_mut() = batch;
+    }
+
+    /// True when tasks or wakers wait for the next tick (after a reactor turn).
+    #[inline]
+    fn has_deferred(&self) -> bool {
+        !self.deferred.borrow().is_empty() || !self.deferred_wakers.borrow().is_empty()
     }
 
     #[inline]
     fn has_ready(&self) -> bool {
-        !self.queue.borrow().is_empty()
-            || !self.deferred.borrow().is_empty()
-            || self.shared.pending.load(Acquire)
+        !self.queue.borrow().is_empty() || self.has_deferred() || self.shared.pending.load(Acquire)
     }
 
     fn tick(&self, max_polls: u32) -> bool {
@@ -791,9 +828,11 @@ impl Local {
                 id: task.id(),
                 key,
             })),
+            prev_polled: POLLED
+                .try_with(|p| p.replace((task.ptr().as_ptr().cast_const(), false)))
+                .unwrap_or((ptr::null(), false)),
             budget: coop::set(Budget::INITIAL),
         };
-        self.yield_requested.set(false);
         #[cfg(feature = "tracing")]
         let span = self
             .diag
@@ -821,7 +860,7 @@ impl Local {
                 self.note_poll(key);
                 if yielded {
                     if !self.closed.get() {
-                        self.deferred.borrow_mut().push_back(Deferred::Task(task));
+                        self.deferred.borrow_mut().push_back(task);
                     }
                 } else {
                     self.push_local(task);
@@ -924,6 +963,7 @@ impl Local {
         // remote spawns are cancelled here (their futures are `Send`).
         drop(mem::take(&mut *self.queue.borrow_mut()));
         drop(mem::take(&mut *self.deferred.borrow_mut()));
+        drop(mem::take(&mut *self.deferred_wakers.borrow_mut()));
         drop(remote);
         loop {
             let batch = mem::take(&mut *self.owned.borrow_mut());
@@ -951,6 +991,7 @@ impl Local {
         }
         drop(mem::take(&mut *self.queue.borrow_mut()));
         drop(mem::take(&mut *self.deferred.borrow_mut()));
+        drop(mem::take(&mut *self.deferred_wakers.borrow_mut()));
         drop(mem::take(&mut *self.diag.borrow_mut()));
     }
 
@@ -1057,13 +1098,13 @@ impl Executor {
                 shared,
                 queue: RefCell::new(VecDeque::with_capacity(64)),
                 deferred: RefCell::new(VecDeque::new()),
-                spare_deferred: RefCell::new(VecDeque::new()),
+                deferred_wakers: RefCell::new(Vec::new()),
+                spare_wakers: RefCell::new(Vec::new()),
                 spare_remote: RefCell::new(VecDeque::new()),
                 owned: RefCell::new(Slab::with_capacity(64)),
                 diag: RefCell::new(Vec::new()),
                 closed: Cell::new(false),
                 current: Cell::new(None),
-                yield_requested: Cell::new(false),
                 counters: Counters::default(),
                 tick_start: Cell::new(None),
                 timing: Cell::new(false),
@@ -1147,6 +1188,13 @@ impl Executor {
     #[cfg(test)]
     pub(crate) fn cached_task_bytes(&self) -> usize {
         self.local.cache.bytes()
+    }
+
+    /// True when tasks (or wakers) were deferred to the next tick by `yield_now` or a spent
+    /// coop budget. The runtime must turn its reactor (without blocking) before the next
+    /// [`tick`](Executor::tick): that turn is what a yield promises to let run.
+    pub fn has_deferred(&self) -> bool {
+        self.local.has_deferred()
     }
 
     /// True when a task is queued (locally, remotely, or deferred to the next tick).
