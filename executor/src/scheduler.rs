@@ -336,6 +336,8 @@ struct DiagLeftovers {
     span: tracing::Span,
 }
 
+// Not derived: `tracing::Span` has no `Default`.
+#[allow(clippy::derivable_impls)]
 impl Default for TaskDiag {
     fn default() -> TaskDiag {
         TaskDiag {
