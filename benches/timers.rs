@@ -23,7 +23,7 @@ fn insert_cancel(c: &mut Criterion) {
             rt.block_on(async {
                 for i in 0..INSERT_CANCEL {
                     let mut s = std::pin::pin!(strand::time::sleep(Duration::from_millis(
-                        1 + (i as u64 % 10_000)
+                        1_000 + (i as u64 % 10_000)
                     )));
                     assert!(poll_once(s.as_mut()).await.is_none());
                 }
@@ -39,7 +39,7 @@ fn insert_cancel(c: &mut Criterion) {
             trt.block_on(async {
                 for i in 0..INSERT_CANCEL {
                     let mut s = std::pin::pin!(tokio::time::sleep(Duration::from_millis(
-                        1 + (i as u64 % 10_000)
+                        1_000 + (i as u64 % 10_000)
                     )));
                     assert!(poll_once(s.as_mut()).await.is_none());
                 }

@@ -77,6 +77,9 @@ impl Clock {
     /// The current time of this clock.
     pub fn now(&self) -> Instant {
         match self.anchor.get() {
+            // Never paused or advanced (the common case): no offset to apply, so skip the
+            // elapsed-time arithmetic on this hot path (timers read the clock per poll).
+            Some(anchor) if anchor == self.base.get() => Instant::now(),
             Some(anchor) => saturating_add(self.base.get(), anchor.elapsed()),
             None => self.base.get(),
         }

@@ -63,18 +63,22 @@ impl Instant {
 
     /// A moment about 30 years after `self`: what "never" is clamped to.
     pub(crate) fn far_future_from(self) -> Instant {
-        const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
-        Instant(self.0.checked_add(FAR).unwrap_or(self.0))
+        Instant(strand_reactor::time::saturating_add(
+            self.0,
+            Duration::from_secs(86_400 * 365 * 30),
+        ))
     }
 
     /// `self + d`, clamped to [`far_future_from`](Self::far_future_from) instead of
     /// overflowing.
     pub(crate) fn saturating_add(self, d: Duration) -> Instant {
-        let far = self.far_future_from();
-        match self.checked_add(d) {
-            Some(t) if t < far => t,
-            _ => far,
+        const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+        if d < FAR {
+            if let Some(t) = self.checked_add(d) {
+                return t;
+            }
         }
+        self.far_future_from()
     }
 }
 
