@@ -4,10 +4,12 @@
 //! on the runtime. The loop is:
 //!
 //! 1. poll the root future if it was woken;
-//! 2. run a bounded batch of ready tasks (`event_interval` polls);
-//! 3. turn the reactor: with a zero timeout when work remains, otherwise until the next timer
-//!    or an I/O event or a wake from another thread (with the clock paused and every task idle,
-//!    the clock jumps to the next timer instead).
+//! 2. if `event_interval` polls ran since the reactor was last polled, or tasks yielded (or
+//!    spent their coop budget) and wait for the next tick, poll the reactor (zero timeout);
+//! 3. run ready tasks, at most as many as are left of the `event_interval` polls;
+//! 4. when nothing is ready, turn the reactor until the next timer or an I/O event or a wake
+//!    from another thread (with the clock paused and every task idle, the clock jumps to the
+//!    next timer instead).
 //!
 //! ```
 //! use strand::Runtime;
@@ -347,8 +349,11 @@ impl Inner {
         let _root_guard = RootGuard(self);
         let mut cx = Context::from_waker(&waker);
         let clock = self.reactor.clock();
+        // Polls (tasks and the root future) left before the reactor must be polled again.
+        let mut budget = self.event_interval.max(1);
         loop {
             if root.woken.swap(false, Ordering::SeqCst) {
+                budget = budget.saturating_sub(1);
                 let polled = self
                     .executor
                     .poll_root(|| coop::budget(|| future.as_mut().poll(&mut cx)));
@@ -356,11 +361,23 @@ impl Inner {
                     return v;
                 }
             }
-            let more = self.executor.tick(self.event_interval);
+            // While work remains the reactor is polled (without blocking) once per
+            // `event_interval` polls, and always before tasks that yielded (or spent their
+            // budget) run again: that turn is what a yield promises them.
+            if budget == 0 || self.executor.has_deferred() {
+                self.poll_reactor();
+                budget = self.event_interval.max(1);
+            }
+            let before = self.executor.polls();
+            let more = self.executor.tick(budget);
+            let polled = self.executor.polls().wrapping_sub(before);
+            budget = budget.saturating_sub(u32::try_from(polled).unwrap_or(u32::MAX));
             let busy = more || root.woken.load(Ordering::SeqCst);
             if busy {
-                self.poll_reactor();
-            } else if clock.is_paused() && self.executor.blocking_in_flight() == 0 {
+                continue;
+            }
+            budget = self.event_interval.max(1);
+            if clock.is_paused() && self.executor.blocking_in_flight() == 0 {
                 // Auto-advance: first collect I/O that is already there; if nothing became
                 // ready, jump the clock to the next timer and fire it.
                 self.turn(Some(Duration::ZERO));
@@ -390,6 +407,9 @@ impl Inner {
     /// syscall is skipped.
     fn poll_reactor(&self) {
         if self.reactor.registrations() == 0 {
+            if self.reactor.timers() == 0 {
+                return;
+            }
             match self.reactor.next_timer_deadline() {
                 Some(deadline) if deadline <= self.reactor.clock().now() => {}
                 _ => return,

@@ -1036,8 +1036,9 @@ impl Local {
 ///   while turning the reactor, so wakes on this thread take the local (lock-free) path.
 /// - `tick(n)` first moves remotely woken/spawned tasks and the tasks deferred by `yield_now`
 ///   (or by a spent coop budget) during the previous tick into the run queue, then polls at
-///   most `n` tasks. It returns true when work remains: the loop must then turn the reactor
-///   *without blocking* and tick again. That reactor turn between two ticks is what lets a
+///   most `n` tasks. It returns true when work remains: the loop then ticks again, turning the
+///   reactor *without blocking* in between at least once per `event_interval` polls, and
+///   always when [`has_deferred`](Executor::has_deferred) is true: that turn is what lets a
 ///   yielding task give way to I/O.
 /// - Block in the reactor only when `has_ready()` is false; a wake from another thread calls
 ///   the `unpark` hook after queueing, so a wake that races with going to sleep is not lost.
@@ -1190,6 +1191,13 @@ impl Executor {
     #[cfg(test)]
     pub(crate) fn cached_task_bytes(&self) -> usize {
         self.local.cache.bytes()
+    }
+
+    /// Task polls so far (what `metrics().polls` reports), cheap enough to read around every
+    /// [`tick`](Executor::tick): the runtime counts the polls between two reactor turns with it.
+    #[inline]
+    pub fn polls(&self) -> u64 {
+        self.local.counters.polls.get()
     }
 
     /// True when tasks (or wakers) were deferred to the next tick by `yield_now` or a spent
