@@ -312,6 +312,17 @@ impl TrackedWaker {
         }
     }
 
+    /// Like [`new`](Self::new), and records `reason` as what the current task waits on (as
+    /// [`set_wait_reason`] does), in one visit of the task's diagnostics: what a resource does
+    /// when it parks a new waiter.
+    #[inline]
+    pub fn new_waiting(waker: &Waker, reason: WaitReason) -> TrackedWaker {
+        TrackedWaker {
+            waker: Some(waker.clone()),
+            tag: scheduler::track_waiting(waker, reason),
+        }
+    }
+
     /// The stored waker.
     #[inline]
     pub fn waker(&self) -> &Waker {

@@ -106,6 +106,37 @@ pub(crate) fn track_waker(waker: &Waker) -> Option<Tag> {
     .flatten()
 }
 
+/// [`track_waker`] and [`set_wait_reason`] in one visit of the task's diagnostics: what a
+/// resource does when it parks a new waiter.
+#[inline]
+pub(crate) fn track_waiting(waker: &Waker, reason: WaitReason) -> Option<Tag> {
+    with_current(|local| {
+        let party = local.identify(waker);
+        match party {
+            Some(Party::Task { key, id }) => {
+                let epoch = local.poll_epoch(key)?;
+                local.with_diag(key, id, |d| {
+                    d.held = d.held.saturating_add(1);
+                    d.waits.record(epoch, reason);
+                })?;
+            }
+            Some(root) => {
+                local.adjust_held(root, true);
+                local.set_wait_reason(reason);
+            }
+            None => {
+                local.set_wait_reason(reason);
+                return None;
+            }
+        }
+        party.map(|party| Tag {
+            exec: local.exec_addr(),
+            party,
+        })
+    })
+    .flatten()
+}
+
 /// Undoes [`track_waker`]; a no-op off the executor's thread (the count then stays too high,
 /// which only makes the runtime's proofs fail, never pass wrongly).
 #[inline]
@@ -517,15 +548,16 @@ impl Local {
         }
     }
 
+    /// The number of the poll of the task at `key` that is running now (the entry counts the
+    /// task's polls once each returns).
+    #[inline]
+    fn poll_epoch(&self, key: usize) -> Option<u64> {
+        self.owned.try_borrow().ok().and_then(|o| Some(o.get(key)?.polls))
+    }
+
     fn set_wait_reason(&self, reason: WaitReason) {
         if let Some(cur) = self.current.get() {
-            // This poll's number: the entry counts the task's polls once each returns.
-            let epoch = self
-                .owned
-                .try_borrow()
-                .ok()
-                .and_then(|o| Some(o.get(cur.key)?.polls));
-            if let Some(epoch) = epoch {
+            if let Some(epoch) = self.poll_epoch(cur.key) {
                 self.with_diag(cur.key, cur.id, |d| d.waits.record(epoch, reason));
             }
             return;
