@@ -552,7 +552,10 @@ impl Local {
     /// task's polls once each returns).
     #[inline]
     fn poll_epoch(&self, key: usize) -> Option<u64> {
-        self.owned.try_borrow().ok().and_then(|o| Some(o.get(key)?.polls))
+        self.owned
+            .try_borrow()
+            .ok()
+            .and_then(|o| Some(o.get(key)?.polls))
     }
 
     fn set_wait_reason(&self, reason: WaitReason) {
