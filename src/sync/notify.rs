@@ -226,12 +226,12 @@ impl Notify {
         }
     }
 
-    /// Tells the runtime's task dump what the current task waits on.
-    fn note_wait(&self) {
-        set_wait_reason(WaitReason::Channel {
+    /// What a waiter waits on, for the runtime's task dump.
+    fn reason(&self) -> WaitReason {
+        WaitReason::Channel {
             kind: ChannelKind::Notify,
             id: self as *const Notify as usize as u64,
-        });
+        }
     }
 
     pub(crate) fn poll_notified(&self, fut: &mut Notified<'_>, waker: Option<&Waker>) -> Poll<()> {
@@ -251,10 +251,15 @@ impl Notify {
                     generation: fut.generation,
                     notified: None,
                 };
-                fut.state =
-                    NState::Waiting(st.waiters.push_back(data, waker.map(TrackedWaker::new)));
-                drop(st);
-                self.note_wait();
+                let reason = self.reason();
+                let waker = match waker {
+                    Some(w) => Some(TrackedWaker::new_waiting(w, reason)),
+                    None => {
+                        set_wait_reason(reason);
+                        None
+                    }
+                };
+                fut.state = NState::Waiting(st.waiters.push_back(data, waker));
                 Poll::Pending
             }
             NState::Waiting(key) => {
@@ -267,12 +272,14 @@ impl Notify {
                     return Poll::Ready(());
                 }
                 let old = match waker {
-                    Some(w) => update_waker(&mut node.waker, w),
-                    None => None,
+                    Some(w) => update_waker(&mut node.waker, w, self.reason()),
+                    None => {
+                        set_wait_reason(self.reason());
+                        None
+                    }
                 };
                 drop(st);
                 drop(old);
-                self.note_wait();
                 Poll::Pending
             }
             NState::Done => Poll::Ready(()),

@@ -112,18 +112,21 @@ impl<T> Inner<T> {
 /// Stores `waker` in `cell` unless it already wakes the same task; the replaced one is dropped
 /// afterwards with nothing borrowed (its `Drop` may re-enter the channel).
 fn register(cell: &Cell<Option<TrackedWaker>>, waker: &Waker, kind: ChannelKind, id: *const ()) {
+    let reason = WaitReason::Channel {
+        kind,
+        id: id as usize as u64,
+    };
     let old = cell.take();
     match old {
-        Some(w) if w.will_wake(waker) => cell.set(Some(w)),
+        Some(w) if w.will_wake(waker) => {
+            cell.set(Some(w));
+            set_wait_reason(reason);
+        }
         old => {
-            cell.set(Some(TrackedWaker::new(waker)));
+            cell.set(Some(TrackedWaker::new_waiting(waker, reason)));
             drop(old);
         }
     }
-    set_wait_reason(WaitReason::Channel {
-        kind,
-        id: id as usize as u64,
-    });
 }
 
 fn wake(cell: &Cell<Option<TrackedWaker>>) {

@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 
-use strand_executor::diag::{set_wait_reason, ChannelKind, LockKind, TrackedWaker, WaitReason};
+use strand_executor::diag::{ChannelKind, LockKind, TrackedWaker, WaitReason};
 
 use super::coop;
 use super::error::{AcquireError, TryAcquireError};
@@ -417,22 +417,24 @@ impl Future for Acquire<'_> {
                 assigned,
                 who,
             };
-            let waker = TrackedWaker::new(cx.waker());
+            let waker = TrackedWaker::new_waiting(cx.waker(), this.sem.wait_reason(this.needed));
             this.key = Some(st.waiters.push_back(want, Some(waker)));
             let node = this.sem.is_lock().then(|| this.sem.node(&mut st));
             drop(st);
             if let Some(node) = node {
                 node.add_waiter(who);
             }
-            set_wait_reason(this.sem.wait_reason(this.needed));
             return Poll::Pending;
         };
         let node = st.waiters.get_mut(key);
         if node.is_linked() {
-            let old = update_waker(&mut node.waker, cx.waker());
+            let old = update_waker(
+                &mut node.waker,
+                cx.waker(),
+                this.sem.wait_reason(this.needed),
+            );
             drop(st);
             drop(old);
-            set_wait_reason(this.sem.wait_reason(this.needed));
             return Poll::Pending;
         }
         let node = st.waiters.remove(key);

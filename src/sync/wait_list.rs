@@ -19,7 +19,7 @@
 use std::fmt;
 use std::task::Waker;
 
-use strand_executor::diag::TrackedWaker;
+use strand_executor::diag::{set_wait_reason, TrackedWaker, WaitReason};
 
 const NIL: u32 = u32::MAX;
 
@@ -217,12 +217,20 @@ impl<T> fmt::Debug for WaitList<T> {
 
 /// Stores `waker` in `slot` unless the stored one already wakes the same task; returns the
 /// replaced waker, which the caller drops after releasing its borrow (only the last waker
-/// counts, and a waker's `Drop` may re-enter the primitive).
+/// counts, and a waker's `Drop` may re-enter the primitive). Records `reason` as what the
+/// current task waits on (for the runtime's task dump).
 #[must_use = "drop the old waker after releasing the borrow"]
-pub(crate) fn update_waker(slot: &mut Option<TrackedWaker>, waker: &Waker) -> Option<TrackedWaker> {
+pub(crate) fn update_waker(
+    slot: &mut Option<TrackedWaker>,
+    waker: &Waker,
+    reason: WaitReason,
+) -> Option<TrackedWaker> {
     match slot {
-        Some(w) if w.will_wake(waker) => None,
-        _ => slot.replace(TrackedWaker::new(waker)),
+        Some(w) if w.will_wake(waker) => {
+            set_wait_reason(reason);
+            None
+        }
+        _ => slot.replace(TrackedWaker::new_waiting(waker, reason)),
     }
 }
 

@@ -208,18 +208,22 @@ impl<T> Chan<T> {
     /// Only the last waker counts; the replaced one is dropped with nothing borrowed (if its
     /// `Drop` sends, the push wakes the waker just stored).
     fn register_rx(&self, waker: &Waker) {
+        let reason = WaitReason::Channel {
+            kind: ChannelKind::MpscRecv,
+            id: self as *const Self as usize as u64,
+        };
         let old = self.rx_waker.take();
         match old {
-            Some(w) if w.will_wake(waker) => self.rx_waker.set(Some(w)),
+            Some(w) if w.will_wake(waker) => {
+                self.rx_waker.set(Some(w));
+                set_wait_reason(reason);
+            }
             old => {
-                self.rx_waker.set(Some(TrackedWaker::new(waker)));
+                self.rx_waker
+                    .set(Some(TrackedWaker::new_waiting(waker, reason)));
                 drop(old);
             }
         }
-        set_wait_reason(WaitReason::Channel {
-            kind: ChannelKind::MpscRecv,
-            id: self as *const Self as usize as u64,
-        });
     }
 
     /// Waits for a free slot of a bounded channel; `Err` once the receiver is gone.
