@@ -69,7 +69,7 @@ fn metrics_count_tasks_polls_timers_io_and_blocking_jobs() {
     assert_eq!(m.tasks_alive, 0);
     assert!(m.polls >= 23, "{m:?}");
     assert!(m.timers_fired >= 3, "{m:?}");
-    assert!(m.io_events >= 2, "{m:?}");
+    assert!(m.events >= 2, "{m:?}");
     assert!(m.reactor_turns >= 4, "{m:?}");
     assert!(m.local_schedules > 0, "{m:?}");
     assert!(m.ticks > 0);

@@ -47,8 +47,8 @@ pub struct RuntimeMetrics {
     pub ticks: u64,
     /// Reactor turns (`epoll_wait`/`kevent` calls, blocking or not).
     pub reactor_turns: u64,
-    /// I/O readiness events dispatched to sockets.
-    pub io_events: u64,
+    /// I/O readiness events the reactor dispatched to sockets.
+    pub events: u64,
     /// Timers fired (sleeps, timeouts, interval ticks).
     pub timers_fired: u64,
     /// I/O sources registered with the reactor now.
@@ -104,7 +104,7 @@ impl super::Inner {
             budget_forced_yields: e.budget_forced_yields,
             ticks: e.ticks,
             reactor_turns: c.turns.get(),
-            io_events: c.events.get(),
+            events: c.events.get(),
             timers_fired: c.timers_fired.get(),
             io_registrations: self.reactor.registrations(),
             timers_armed: self.reactor.timers(),
