@@ -80,6 +80,8 @@ pub(crate) struct Inner {
     hang_reported_at: Cell<Option<u64>>,
     on_deadlock: Option<builder::DeadlockHook>,
     fail_on_deadlock: bool,
+    /// Wait reasons, waker accounting, deadlock and hang detection (`Builder::diagnostics`).
+    pub(crate) diagnostics: bool,
     /// The root waker of the running `block_on` (a weak reference: it must not count as a
     /// waker clone).
     root: RefCell<std::sync::Weak<RootWaker>>,
@@ -185,6 +187,7 @@ impl Runtime {
             hang_reported_at: Cell::new(None),
             on_deadlock: b.on_deadlock.clone(),
             fail_on_deadlock: b.fail_on_deadlock,
+            diagnostics: b.diagnostics_enabled(),
             root: RefCell::new(std::sync::Weak::new()),
         });
         handle::register_local(&inner);

@@ -249,3 +249,41 @@ fn runtime_dump_outside_block_on_and_handle_dump_off_thread() {
     assert_eq!(rt.block_on(h).unwrap(), 1);
     assert!(rt.dump().tasks().is_empty());
 }
+
+#[test]
+fn without_diagnostics_there_are_no_wait_reasons_and_no_reports() {
+    let reports = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = reports.clone();
+    let rt = strand::Runtime::builder()
+        .on_deadlock(move |_| {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .diagnostics(false)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sleeper = strand::spawn(strand::time::sleep(Duration::from_secs(60)));
+        let a = Rc::new(Mutex::new(()));
+        let b = Rc::new(Mutex::new(()));
+        let (a1, b1) = (a.clone(), b.clone());
+        let left = strand::spawn(async move {
+            let _a = a1.lock().await;
+            yield_now().await;
+            let _b = b1.lock().await;
+        });
+        let right = strand::spawn(async move {
+            let _b = b.lock().await;
+            yield_now().await;
+            let _a = a.lock().await;
+        });
+        strand::time::sleep(Duration::from_millis(30)).await;
+        let dump = Handle::current().dump();
+        assert_eq!(dump.tasks().len(), 3);
+        assert!(dump.tasks().iter().all(|t| t.waits_on.is_empty()));
+        for t in [sleeper, left, right] {
+            t.abort();
+        }
+    });
+    assert_eq!(reports.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(rt.metrics().deadlocks_detected, 0);
+}

@@ -41,6 +41,7 @@
 //! # let _ = (Flag::poll_ready, Flag::set);
 //! ```
 
+use std::cell::Cell;
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
@@ -216,7 +217,37 @@ impl fmt::Display for WaitReason {
 /// set_wait_reason(WaitReason::Other("nothing: not in a task")); // a no-op here
 /// ```
 pub fn set_wait_reason(reason: WaitReason) {
-    scheduler::set_wait_reason(reason);
+    if enabled() {
+        scheduler::set_wait_reason(reason);
+    }
+}
+
+thread_local! {
+    /// Whether the executor entered on this thread keeps diagnostics (see [`enabled`]).
+    static ENABLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether wait reasons and waker accounting are recorded on this thread right now: the
+/// runtime turns them on while it is entered if it was built with diagnostics (the default in
+/// debug builds, see `strand::runtime::Builder::diagnostics`). When off, [`set_wait_reason`]
+/// does nothing and a [`TrackedWaker`] is a plain waker, so resources pay one thread-local
+/// read per wait.
+#[inline]
+pub fn enabled() -> bool {
+    ENABLED.with(Cell::get)
+}
+
+/// Turns diagnostics on or off for this thread (see [`enabled`]); returns the previous setting
+/// so that the caller can restore it. The runtime calls it when it is entered and left.
+///
+/// ```
+/// use strand_executor::diag;
+/// let before = diag::set_enabled(true);
+/// assert!(diag::enabled());
+/// diag::set_enabled(before);
+/// ```
+pub fn set_enabled(on: bool) -> bool {
+    ENABLED.with(|e| e.replace(on))
 }
 
 /// Up to two reasons recorded during poll number `epoch`.
@@ -308,7 +339,11 @@ impl TrackedWaker {
     pub fn new(waker: &Waker) -> TrackedWaker {
         TrackedWaker {
             waker: Some(waker.clone()),
-            tag: scheduler::track_waker(waker),
+            tag: if enabled() {
+                scheduler::track_waker(waker)
+            } else {
+                None
+            },
         }
     }
 
@@ -319,7 +354,11 @@ impl TrackedWaker {
     pub fn new_waiting(waker: &Waker, reason: WaitReason) -> TrackedWaker {
         TrackedWaker {
             waker: Some(waker.clone()),
-            tag: scheduler::track_waiting(waker, reason),
+            tag: if enabled() {
+                scheduler::track_waiting(waker, reason)
+            } else {
+                None
+            },
         }
     }
 

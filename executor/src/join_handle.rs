@@ -103,8 +103,10 @@ impl<T> Future for JoinHandle<T> {
         let out = match self.raw.poll_join(cx.waker()) {
             Poll::Ready(out) => out,
             Poll::Pending => {
-                let target = self.raw.diag_target();
-                self.counted = crate::scheduler::note_join_pending(target, cx.waker());
+                if crate::diag::enabled() {
+                    let target = self.raw.diag_target();
+                    self.counted = crate::scheduler::note_join_pending(target, cx.waker());
+                }
                 return Poll::Pending;
             }
         };

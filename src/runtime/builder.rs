@@ -39,6 +39,7 @@ pub struct Builder {
     pub(crate) poll_time_histogram: bool,
     pub(crate) on_deadlock: Option<DeadlockHook>,
     pub(crate) fail_on_deadlock: bool,
+    pub(crate) diagnostics: Option<bool>,
 }
 
 impl fmt::Debug for Builder {
@@ -53,6 +54,7 @@ impl fmt::Debug for Builder {
             .field("poll_time_histogram", &self.poll_time_histogram)
             .field("on_deadlock", &self.on_deadlock.is_some())
             .field("fail_on_deadlock", &self.fail_on_deadlock)
+            .field("diagnostics", &self.diagnostics_enabled())
             .finish()
     }
 }
@@ -77,7 +79,15 @@ impl Builder {
             poll_time_histogram: false,
             on_deadlock: None,
             fail_on_deadlock: false,
+            diagnostics: None,
         }
+    }
+
+    /// Whether the runtime built will keep diagnostics (see [`diagnostics`](Self::diagnostics)).
+    pub(crate) fn diagnostics_enabled(&self) -> bool {
+        self.diagnostics.unwrap_or(
+            cfg!(debug_assertions) || self.on_deadlock.is_some() || self.fail_on_deadlock,
+        )
     }
 
     /// The most threads the blocking pool may run at once (default 512). Jobs beyond it wait
@@ -191,7 +201,9 @@ impl Builder {
     ///   Reported with a [`Dump`](crate::runtime::Dump). Where the runtime cannot prove it
     ///   (a waker held by another thread, say), it stays silent.
     ///
-    /// See [`Deadlock`] for what a report holds.
+    /// Detection needs the runtime's [`diagnostics`](Self::diagnostics); setting a hook turns
+    /// them on (they are on by default in debug builds). See [`Deadlock`] for what a report
+    /// holds.
     ///
     /// ```
     /// use std::rc::Rc;
@@ -230,6 +242,32 @@ impl Builder {
         F: Fn(&Deadlock) + Send + Sync + 'static,
     {
         self.on_deadlock = Some(Arc::new(hook));
+        self
+    }
+
+    /// Turns the task diagnostics on or off: what each task waits on (the "waiting on" column
+    /// of a [`Dump`](crate::runtime::Dump)), and the waker accounting behind deadlock and hang
+    /// detection ([`on_deadlock`](Self::on_deadlock)).
+    ///
+    /// They cost a few nanoseconds each time a task parks on a strand resource or is woken from
+    /// one (a wait-heavy task-to-task benchmark runs 20–50% slower), so they are **on by default
+    /// in debug builds** (`cfg(debug_assertions)`: `cargo test`, `cargo run`) and **off in
+    /// release builds** unless asked for here or implied by [`on_deadlock`](Self::on_deadlock)
+    /// (or `#[strand::test]`). Metrics, dumps (without wait reasons) and the slow-poll
+    /// watchdog work either way.
+    ///
+    /// ```
+    /// let rt = strand::Runtime::builder().diagnostics(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let t = strand::spawn(strand::time::sleep(std::time::Duration::from_secs(60)));
+    ///     strand::task::yield_now().await;
+    ///     let dump = strand::runtime::Handle::current().dump();
+    ///     assert_eq!(dump.task(t.id()).unwrap().waits_on.len(), 1);
+    ///     t.abort();
+    /// });
+    /// ```
+    pub fn diagnostics(&mut self, enabled: bool) -> &mut Self {
+        self.diagnostics = Some(enabled);
         self
     }
 

@@ -413,6 +413,9 @@ impl Inner {
     /// woke one).
     #[inline]
     pub(crate) fn before_block(&self, root: &Arc<RootWaker>) -> bool {
+        if !self.diagnostics {
+            return false;
+        }
         let locks_dirty = self.locks.take_dirty();
         if !locks_dirty && !self.may_hang() {
             return false;

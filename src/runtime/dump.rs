@@ -18,6 +18,10 @@ pub use strand_executor::metrics::TaskState;
 /// semaphore or a channel (with an identifier), another task's `JoinHandle`. The future driven
 /// by `block_on` is listed too (as `block_on`). `Display` prints a table.
 ///
+/// Wait reasons are recorded while the runtime's
+/// [`diagnostics`](crate::runtime::Builder::diagnostics) are on: by default in debug builds,
+/// in release builds when asked for.
+///
 /// ```
 /// use std::time::Duration;
 /// use strand::runtime::{Handle, TaskState, WaitReason};

@@ -187,7 +187,19 @@ pub struct EnterGuard<'a> {
     _ctx: context::ContextGuard,
     _exec: strand_executor::EnterGuard<'a>,
     _reactor: strand_reactor::EnterGuard<'a>,
+    _diag: DiagGuard,
     _not_send: PhantomData<Rc<()>>,
+}
+
+/// Restores the thread's diagnostics setting when the runtime is left.
+struct DiagGuard {
+    prev: bool,
+}
+
+impl Drop for DiagGuard {
+    fn drop(&mut self) {
+        strand_executor::diag::set_enabled(self.prev);
+    }
 }
 
 impl fmt::Debug for EnterGuard<'_> {
@@ -202,6 +214,9 @@ impl<'a> EnterGuard<'a> {
             _ctx: context::enter(inner),
             _exec: inner.executor.enter(),
             _reactor: inner.reactor.enter(),
+            _diag: DiagGuard {
+                prev: strand_executor::diag::set_enabled(inner.diagnostics),
+            },
             _not_send: PhantomData,
         }
     }
