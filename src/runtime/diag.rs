@@ -45,9 +45,16 @@ pub(crate) const WHO_UNKNOWN: u64 = 0;
 /// "Who" for the `block_on` future (and code outside any task).
 pub(crate) const WHO_ROOT: u64 = u64::MAX;
 
-/// The party running now: the current task's id, else [`WHO_ROOT`].
+/// "Who" when the runtime keeps no diagnostics: nothing is recorded for it.
+pub(crate) const WHO_NONE: u64 = u64::MAX - 1;
+
+/// The party running now: the current task's id, else [`WHO_ROOT`]; [`WHO_NONE`] while
+/// diagnostics are off (then locks record nothing: one thread-local read per lock).
 #[inline]
 pub(crate) fn current_who() -> u64 {
+    if !strand_executor::diag::enabled() {
+        return WHO_NONE;
+    }
     crate::task::try_id().map_or(WHO_ROOT, |id| id.as_u64())
 }
 
@@ -231,6 +238,9 @@ impl Holders {
 
     #[inline]
     pub(crate) fn add(&mut self, who: u64, n: usize) {
+        if who == WHO_NONE {
+            return;
+        }
         if self.first.1 == 0 {
             self.first = (who, n);
         } else if self.first.0 == who {
@@ -245,6 +255,9 @@ impl Holders {
     /// Takes back `n` permits of `who`; false when `who` did not hold them.
     #[inline]
     pub(crate) fn remove(&mut self, who: u64, n: usize) -> bool {
+        if who == WHO_NONE {
+            return true;
+        }
         if self.first.1 != 0 && self.first.0 == who {
             self.first.1 = self.first.1.saturating_sub(n);
             if self.first.1 == 0 {
@@ -330,6 +343,9 @@ impl LockNode {
 
     /// `who` gives back `n` permits, released by the party running now.
     pub(crate) fn remove_holder(&self, who: u64, n: usize) {
+        if who == WHO_NONE {
+            return;
+        }
         let found = self.holders.borrow_mut().remove(who, n);
         if !found || (who != WHO_UNKNOWN && who != current_who()) {
             self.unreliable.set(true);
@@ -355,6 +371,9 @@ impl LockNode {
 
     /// `who` starts waiting (registers the node with the current runtime if needed).
     pub(crate) fn add_waiter(self: &Rc<Self>, who: u64) {
+        if who == WHO_NONE {
+            return;
+        }
         self.waiters.borrow_mut().push(who);
         let registered = self.registry.borrow().as_ref().map(|(id, _)| *id);
         crate::context::with_current(|inner| {
@@ -371,6 +390,9 @@ impl LockNode {
 
     /// `who` stops waiting.
     pub(crate) fn remove_waiter(&self, who: u64) {
+        if who == WHO_NONE {
+            return;
+        }
         let mut w = self.waiters.borrow_mut();
         if let Some(i) = w.iter().position(|&x| x == who) {
             w.swap_remove(i);

@@ -31,7 +31,7 @@ use strand_executor::diag::{ChannelKind, LockKind, TrackedWaker, WaitReason};
 use super::coop;
 use super::error::{AcquireError, TryAcquireError};
 use super::wait_list::{update_waker, Key, WaitList, WakeBatch};
-use crate::runtime::diag::{current_who, Holders, LockNode, WHO_UNKNOWN};
+use crate::runtime::diag::{current_who, Holders, LockNode, WHO_NONE, WHO_UNKNOWN};
 
 /// What a [`RawSemaphore`] is, for diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,7 +419,7 @@ impl Future for Acquire<'_> {
             };
             let waker = TrackedWaker::new_waiting(cx.waker(), this.sem.wait_reason(this.needed));
             this.key = Some(st.waiters.push_back(want, Some(waker)));
-            let node = this.sem.is_lock().then(|| this.sem.node(&mut st));
+            let node = (this.sem.is_lock() && who != WHO_NONE).then(|| this.sem.node(&mut st));
             drop(st);
             if let Some(node) = node {
                 node.add_waiter(who);
