@@ -36,16 +36,20 @@
 //!   `COMPLETE | HANDLE` holding `Err(cancelled)`).
 //! - **run** (executor thread, consumes a queue entry): `SCHEDULED -> RUNNING`; if `COMPLETE`
 //!   the entry is stale and its ref is released; if `CLOSED` the future is dropped instead of
-//!   polled (**cancel**).
+//!   polled (**cancel**). An entry whose task is still `RUNNING` is one kept across a yield
+//!   (see below): no transition, except clearing a `SCHEDULED` a wake set meanwhile.
 //! - **wake** (any thread): idle -> `SCHEDULED` + a ref for the queue entry, which is pushed
 //!   to the local queue (on the executor thread while it is entered) or the remote queue
 //!   (plus one `unpark`); `RUNNING` -> `RUNNING | SCHEDULED` (no push, no ref: requeued after
 //!   the poll); already `SCHEDULED`, `CLOSED` or `COMPLETE` -> nothing. A finished task is
 //!   therefore never polled again and a wake never frees it (a by-value wake of the last
 //!   reference frees a task that is already complete).
-//! - **after a `Pending` poll**: `CLOSED` -> cancel now; `SCHEDULED` (or a `yield_now`) ->
-//!   clear `RUNNING`, keep the ref, requeue (a yield goes to the deferred list, run at the next
-//!   tick, after the reactor had a turn); otherwise clear `RUNNING` and release the ref.
+//! - **after a `Pending` poll**: `CLOSED` -> cancel now; a yield (`yield_now`, a spent coop
+//!   budget) -> keep `RUNNING` *and* the ref (no atomic write), the entry goes to the deferred
+//!   list, run at the next tick after the reactor had a turn (wakes meanwhile only set
+//!   `SCHEDULED`, aborts `CLOSED | SCHEDULED`, neither pushes an entry, since the task is
+//!   `RUNNING`); `SCHEDULED` -> clear `RUNNING`, keep the ref, requeue; otherwise clear
+//!   `RUNNING` and release the ref.
 //! - **complete** (after `Ready`, a caught panic, or cancel; the future is already dropped, so
 //!   its destructor has finished before completion can be observed): the output is written
 //!   to the stage if a `JoinHandle` exists, else dropped right here; then one CAS sets
@@ -56,9 +60,10 @@
 //! - **abort** (any thread, via `JoinHandle`/`AbortHandle`): like a wake, plus `CLOSED`. The
 //!   future is dropped by the executor thread at the next run; abort never touches the stage.
 //!   Blocking jobs and tasks born cancelled ignore abort.
-//! - **shutdown** (executor thread, for every registry entry): set `RUNNING | CLOSED` and
-//!   cancel; a task that is `RUNNING` (shutdown called from inside its poll) only gets
-//!   `CLOSED`, and its poll epilogue cancels it.
+//! - **shutdown** (executor thread): first every queued entry of a task kept `RUNNING` across a
+//!   yield is cancelled ([`TaskRef::discard`]); then for every registry entry: set
+//!   `RUNNING | CLOSED` and cancel; a task that is `RUNNING` (shutdown called from inside its
+//!   poll) only gets `CLOSED`, and its poll epilogue cancels it.
 //! - **join** (the `JoinHandle`): if `COMPLETE`, take the output (stage -> `Consumed`).
 //!   Otherwise take `LOCKED` (impossible once `COMPLETE`), store the waker (skipped when
 //!   `will_wake`), then `LOCKED -> AWAITER`; if `COMPLETE` appeared meanwhile the completion
@@ -404,7 +409,18 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
     match polled {
         Ok(Poll::Pending) => {
             let yielded = local.is_some_and(Local::take_yield_request);
-            match header.state.transition_to_idle(yielded) {
+            if yielded {
+                if header.state.keep_running_for_yield() {
+                    return RunOutcome::Requeue {
+                        task: TaskRef { ptr },
+                        yielded: true,
+                    };
+                }
+                // SAFETY: still RUNNING, set by us; cancellation was requested.
+                unsafe { cancel::<F>(ptr, refs) };
+                return RunOutcome::Completed;
+            }
+            match header.state.transition_to_idle(false) {
                 ToIdle::Idle => RunOutcome::Idle,
                 ToIdle::Requeue => RunOutcome::Requeue {
                     task: TaskRef { ptr },
@@ -710,6 +726,26 @@ impl TaskRef {
         // SAFETY: we hand over the queue reference; `local` is the owning executor's (checked
         // above), so this is the thread where the future was created or it is `Send`.
         unsafe { run(this.ptr, Some(local)) }
+    }
+}
+
+impl TaskRef {
+    /// Gives up a queue entry at executor shutdown. An entry of a task that yielded still
+    /// holds the task's `RUNNING` (see `State::keep_running_for_yield`): nobody else will drop
+    /// that future, so it is cancelled here (on the executor thread: `local` proves it).
+    pub(crate) fn discard(self, local: &Local) {
+        let header = self.header();
+        if header.state.is_running()
+            && header.scheduler.map(|p| p.as_ptr().cast_const()) == Some(Arc::as_ptr(&local.shared))
+        {
+            let this = ManuallyDrop::new(self);
+            let header = this.header();
+            // SAFETY: RUNNING was set by this executor's poll of the task and kept across its
+            // yield, and its future is not being polled (an entry exists only while it waits):
+            // the stage is ours. We own the queue reference; the registry's is released by the
+            // completion as well.
+            unsafe { (header.vtable.cancel)(this.ptr, release_count(header)) };
+        }
     }
 }
 

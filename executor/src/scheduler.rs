@@ -896,7 +896,9 @@ impl Local {
             RunOutcome::Requeue { task, yielded } => {
                 self.note_poll(key);
                 if yielded {
-                    if !self.closed.get() {
+                    if self.closed.get() {
+                        task.discard(self);
+                    } else {
                         self.deferred.borrow_mut().push_back(task);
                     }
                 } else {
@@ -996,10 +998,10 @@ impl Local {
         self.stop_watchdog();
         // First, so that a `spawn_blocking` from a dropped future is refused too.
         self.shared.pool.shutdown();
-        // Queue entries only hold references; dropping them runs no task code. Unadopted
-        // remote spawns are cancelled here (their futures are `Send`).
-        drop(mem::take(&mut *self.queue.borrow_mut()));
-        drop(mem::take(&mut *self.deferred.borrow_mut()));
+        // Queue entries hold references, except those of tasks that yielded, which also hold
+        // the task's RUNNING: those are cancelled here. Unadopted remote spawns are cancelled
+        // too (their futures are `Send`).
+        self.discard_queued();
         drop(mem::take(&mut *self.deferred_wakers.borrow_mut()));
         drop(remote);
         loop {
@@ -1026,10 +1028,30 @@ impl Local {
                 self.current.set(prev);
             }
         }
-        drop(mem::take(&mut *self.queue.borrow_mut()));
-        drop(mem::take(&mut *self.deferred.borrow_mut()));
+        self.discard_queued();
         drop(mem::take(&mut *self.deferred_wakers.borrow_mut()));
         drop(mem::take(&mut *self.diag.borrow_mut()));
+    }
+
+    /// Empties the run queue and the deferred list (at shutdown), cancelling the tasks whose
+    /// entries kept them `RUNNING` across a yield, with the task as the current one.
+    fn discard_queued(&self) {
+        loop {
+            let mut batch = mem::take(&mut *self.queue.borrow_mut());
+            batch.append(&mut self.deferred.borrow_mut());
+            if batch.is_empty() {
+                return;
+            }
+            for task in batch {
+                let prev = self.current.replace(Some(Current {
+                    ptr: task.ptr(),
+                    id: task.id(),
+                    key: usize::MAX,
+                }));
+                task.discard(self);
+                self.current.set(prev);
+            }
+        }
     }
 
     /// Stops the watchdog thread, if any, and waits for it to exit.
@@ -1517,19 +1539,23 @@ impl Executor {
     pub fn snapshot(&self) -> Vec<TaskSnapshot> {
         let owned = self.local.owned.borrow();
         let diag = self.local.diag.borrow();
+        let current = self.local.current.get();
         owned
             .iter()
             .map(|(key, e)| {
                 let state = e.task.state();
                 let id = e.task.id();
                 let d = diag.get(key).filter(|d| e.diag && d.id == Some(id));
+                // A task that yielded keeps RUNNING while it waits: only the one being polled
+                // right now is running.
+                let polled = current.is_some_and(|c| c.ptr == e.task.ptr());
                 TaskSnapshot {
                     id,
                     name: d.and_then(|d| d.name.as_deref()).map(str::to_owned),
                     location: e.location,
-                    state: if state.has(RUNNING) {
+                    state: if state.has(RUNNING) && polled {
                         TaskState::Running
-                    } else if state.has(SCHEDULED) {
+                    } else if state.has(SCHEDULED | RUNNING) {
                         TaskState::Scheduled
                     } else {
                         TaskState::Idle

@@ -11,7 +11,7 @@
 //! | bit | name        | meaning |
 //! |-----|-------------|---------|
 //! | 0   | `SCHEDULED` | the task is (or is about to be) in a run queue, or is running and must run again |
-//! | 1   | `RUNNING`   | the executor thread owns the future right now (polling or dropping it) |
+//! | 1   | `RUNNING`   | the executor thread owns the future: polling or dropping it right now, or the task yielded and its entry waits in the deferred list |
 //! | 2   | `COMPLETE`  | the future is gone; the stage holds the output (or nothing) |
 //! | 3   | `CLOSED`    | cancellation was requested (abort or shutdown); the next run drops the future |
 //! | 4   | `HANDLE`    | the `JoinHandle` is alive (it owns the output once `COMPLETE`) |
@@ -202,19 +202,36 @@ impl State {
         prev.refs() == 1 && !prev.has(HANDLE)
     }
 
-    /// Executor thread, owning a queue entry: `SCHEDULED -> RUNNING`.
+    /// Executor thread, owning a queue entry: `SCHEDULED -> RUNNING`. A task that yielded kept
+    /// `RUNNING` while its entry waited (see [`State::keep_running_for_yield`]): it is still
+    /// ours, so no transition is needed unless a wake (`SCHEDULED`) or an abort (`CLOSED`)
+    /// arrived meanwhile.
     #[inline]
     pub(crate) fn transition_to_running(&self) -> ToRunning {
-        match self.update(|s| {
+        let mut cur = self.0.load(Acquire);
+        loop {
+            let s = Snapshot(cur);
             if s.has(COMPLETE) {
-                return None;
+                return ToRunning::Stale;
             }
-            debug_assert!(!s.has(RUNNING), "task run twice at once: {s:?}");
-            Some((s.0 & !SCHEDULED) | RUNNING)
-        }) {
-            Ok(prev) if prev.has(CLOSED) => ToRunning::Cancel,
-            Ok(_) => ToRunning::Poll,
-            Err(_) => ToRunning::Stale,
+            if s.has(RUNNING) {
+                // Kept across a yield: no transition, unless a wake or an abort came in.
+                if s.has(CLOSED) {
+                    return ToRunning::Cancel;
+                }
+                if s.has(SCHEDULED) {
+                    self.0.fetch_and(!SCHEDULED, AcqRel);
+                }
+                return ToRunning::Poll;
+            }
+            match self
+                .0
+                .compare_exchange_weak(cur, (cur & !SCHEDULED) | RUNNING, AcqRel, Acquire)
+            {
+                Ok(_) if s.has(CLOSED) => return ToRunning::Cancel,
+                Ok(_) => return ToRunning::Poll,
+                Err(actual) => cur = actual,
+            }
         }
     }
 
@@ -237,6 +254,25 @@ impl State {
             Ok(prev) if prev.has(SCHEDULED) || yielded => ToIdle::Requeue,
             Ok(_) => ToIdle::Idle,
         }
+    }
+
+    /// Executor thread, after a `Pending` poll that yielded (`yield_now`, a spent budget): the
+    /// task keeps `RUNNING` (and its queue reference) while its entry waits in the executor's
+    /// deferred list, which saves two atomic transitions per yield. False when cancellation
+    /// was requested meanwhile: drop the future now instead.
+    #[inline]
+    pub(crate) fn keep_running_for_yield(&self) -> bool {
+        let now = self.load();
+        debug_assert!(now.has(RUNNING) && !now.has(COMPLETE), "{now:?}");
+        !now.has(CLOSED)
+    }
+
+    /// True when the task is `RUNNING` without being complete: polled right now, or parked in
+    /// the deferred list after a yield.
+    #[inline]
+    pub(crate) fn is_running(&self) -> bool {
+        let now = self.load();
+        now.has(RUNNING) && !now.has(COMPLETE)
     }
 
     /// Executor thread (or blocking worker), the future already dropped: sets `COMPLETE`,
