@@ -398,6 +398,14 @@ impl Inner {
                         }
                     }
                 }
+            } else if clock.is_paused() {
+                // Blocking jobs are in flight. A job's completion wakes its awaiter before the
+                // in-flight count drops, so after that wake the count may still be non-zero for
+                // a moment: look again shortly instead of waiting for a wake that will not come
+                // (the paused clock must auto-advance once the count is zero).
+                if !self.before_block(&root) {
+                    self.turn(Some(Duration::from_millis(1)));
+                }
             } else if !self.before_block(&root) {
                 self.turn(None);
             }
