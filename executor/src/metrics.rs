@@ -120,7 +120,9 @@ pub struct TaskSnapshot {
     pub state: TaskState,
     /// How many times it was polled.
     pub polls: u64,
-    /// When it was last polled (the start of that executor tick), `None` if never.
+    /// When it was last polled, `None` if never. Coarse: the clock is read at the first tick
+    /// after the executor was idle and then once per 64 polls while it stays busy, so this may
+    /// be up to 64 back-to-back polls early.
     pub last_poll: Option<Instant>,
     /// What it waits on, as told by the strand resources its last poll was pending on (empty
     /// when it is scheduled or running, never polled, or waits on something strand does not

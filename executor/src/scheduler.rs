@@ -51,6 +51,9 @@ impl Default for ExecutorConfig {
     }
 }
 
+/// Polls between two clock reads for the `last_poll` stamps while the executor stays busy.
+const STAMP_EVERY: u64 = 64;
+
 /// The hook called when a task becomes ready from another thread.
 pub type Unpark = Arc<dyn Fn() + Send + Sync>;
 
@@ -458,7 +461,12 @@ pub(crate) struct Local {
     closed: Cell<bool>,
     current: Cell<Option<Current>>,
     counters: Counters,
+    /// When the current busy stretch of ticks was last stamped (see `tick`).
     tick_start: Cell<Option<Instant>>,
+    /// `counters.polls` at that stamp.
+    stamp_polls: Cell<u64>,
+    /// The last tick left nothing ready (the runtime may have slept since): stamp anew.
+    stamp_stale: Cell<bool>,
     timing: Cell<bool>,
     histogram_on: Cell<bool>,
     slow_poll: Cell<Option<Duration>>,
@@ -844,7 +852,15 @@ impl Local {
             return false;
         }
         bump(&self.counters.ticks);
-        self.tick_start.set(Some(Instant::now()));
+        // The clock is read for `last_poll` stamps only at the first tick after the runtime
+        // may have slept, and then once per `STAMP_EVERY` polls: a stamp is at most that many
+        // (busy, back-to-back) polls early, and a tick of a few yields costs no clock read.
+        let polls = self.counters.polls.get();
+        if self.stamp_stale.get() || polls.wrapping_sub(self.stamp_polls.get()) >= STAMP_EVERY {
+            self.tick_start.set(Some(Instant::now()));
+            self.stamp_polls.set(polls);
+            self.stamp_stale.set(false);
+        }
         self.drain_remote();
         self.flush_deferred();
         for _ in 0..max_polls {
@@ -853,7 +869,11 @@ impl Local {
             };
             self.run_task(task);
         }
-        self.has_ready()
+        let more = self.has_ready();
+        if !more {
+            self.stamp_stale.set(true);
+        }
+        more
     }
 
     fn run_task(&self, task: TaskRef) {
@@ -1167,6 +1187,8 @@ impl Executor {
                 current: Cell::new(None),
                 counters: Counters::default(),
                 tick_start: Cell::new(None),
+                stamp_polls: Cell::new(0),
+                stamp_stale: Cell::new(true),
                 timing: Cell::new(false),
                 histogram_on: Cell::new(false),
                 slow_poll: Cell::new(None),
