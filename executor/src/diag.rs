@@ -295,11 +295,47 @@ pub(crate) enum Party {
     Root { generation: u64 },
 }
 
-/// A party of one executor (identified by the address of its shared state).
+/// A party of one executor, packed in 16 bytes (a [`TrackedWaker`] is 32): the task id (or
+/// `u64::MAX` for the root future), its registry key (or the root's `block_on` generation) and
+/// the low bits of the executor's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tag {
-    pub(crate) exec: usize,
-    pub(crate) party: Party,
+    id: std::num::NonZeroU64,
+    key: u32,
+    exec: u32,
+}
+
+impl Tag {
+    #[inline]
+    pub(crate) fn new(exec: usize, party: Party) -> Tag {
+        let (id, key) = match party {
+            Party::Task { key, id } => (id.as_u64(), key as u32),
+            Party::Root { generation } => (u64::MAX, generation as u32),
+        };
+        Tag {
+            id: std::num::NonZeroU64::new(id).unwrap_or(std::num::NonZeroU64::MAX),
+            key,
+            exec: exec as u32,
+        }
+    }
+
+    /// The party, if the tag belongs to the executor at `exec`. A task's key is checked again
+    /// against its id, and a root's generation, by whoever uses the party.
+    #[inline]
+    pub(crate) fn party_of(self, exec: usize) -> Option<Party> {
+        if self.exec != exec as u32 {
+            return None;
+        }
+        Some(match self.id.get() {
+            u64::MAX => Party::Root {
+                generation: u64::from(self.key),
+            },
+            id => Party::Task {
+                key: self.key as usize,
+                id: Id::from_u64(id)?,
+            },
+        })
+    }
 }
 
 /// A waker stored inside a strand resource, counted for hang and deadlock detection.

@@ -42,9 +42,6 @@ use crate::raw::JoinRef;
 /// ```
 pub struct JoinHandle<T> {
     raw: JoinRef<T>,
-    /// A poll on the task's executor thread counted the awaiter slot for the runtime's waker
-    /// accounting (see `crate::diag`); undone on drop.
-    counted: bool,
 }
 
 impl<T> Unpin for JoinHandle<T> {}
@@ -52,10 +49,7 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     #[inline]
     pub(crate) fn new(raw: JoinRef<T>) -> JoinHandle<T> {
-        JoinHandle {
-            raw,
-            counted: false,
-        }
+        JoinHandle { raw }
     }
 
     /// Requests cancellation. The task's future is dropped on its runtime's thread at its next
@@ -103,24 +97,17 @@ impl<T> Future for JoinHandle<T> {
         let out = match self.raw.poll_join(cx.waker()) {
             Poll::Ready(out) => out,
             Poll::Pending => {
+                // The awaiter slot counts for the waiting party until the task completes (a
+                // handle dropped before that leaves the count too high: proofs then fail, never
+                // pass wrongly).
                 if crate::diag::enabled() {
-                    let target = self.raw.diag_target();
-                    self.counted = crate::scheduler::note_join_pending(target, cx.waker());
+                    crate::scheduler::note_join_pending(self.raw.diag_target(), cx.waker());
                 }
                 return Poll::Pending;
             }
         };
         coop.made_progress();
         Poll::Ready(out)
-    }
-}
-
-impl<T> Drop for JoinHandle<T> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.counted {
-            crate::scheduler::note_join_drop(self.raw.diag_target());
-        }
     }
 }
 

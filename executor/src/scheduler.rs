@@ -101,10 +101,7 @@ pub(crate) fn track_waker(waker: &Waker) -> Option<Tag> {
     with_current(|local| {
         let party = local.identify(waker)?;
         local.adjust_held(party, true);
-        Some(Tag {
-            exec: local.exec_addr(),
-            party,
-        })
+        Some(Tag::new(local.exec_addr(), party))
     })
     .flatten()
 }
@@ -132,10 +129,7 @@ pub(crate) fn track_waiting(waker: &Waker, reason: WaitReason) -> Option<Tag> {
                 return None;
             }
         }
-        party.map(|party| Tag {
-            exec: local.exec_addr(),
-            party,
-        })
+        party.map(|party| Tag::new(local.exec_addr(), party))
     })
     .flatten()
 }
@@ -145,8 +139,8 @@ pub(crate) fn track_waiting(waker: &Waker, reason: WaitReason) -> Option<Tag> {
 #[inline]
 pub(crate) fn untrack_waker(tag: Tag) {
     with_current(|local| {
-        if local.exec_addr() == tag.exec {
-            local.adjust_held(tag.party, false);
+        if let Some(party) = tag.party_of(local.exec_addr()) {
+            local.adjust_held(party, false);
         }
     });
 }
@@ -182,24 +176,6 @@ pub(crate) fn note_join_pending(target: (usize, usize, Id), waker: &Waker) -> bo
         party.is_some()
     })
     .unwrap_or(false)
-}
-
-/// The `JoinHandle` of `target` is dropped on this thread: its awaiter slot empties.
-pub(crate) fn note_join_drop(target: (usize, usize, Id)) {
-    let (exec, key, id) = target;
-    with_current(|local| {
-        if exec != local.exec_addr() {
-            return;
-        }
-        let old = local
-            .has_diag(key, id)
-            .then(|| local.with_diag(key, id, |d| d.awaiter.take()))
-            .flatten()
-            .flatten();
-        if let Some(old) = old {
-            local.adjust_held(old, false);
-        }
-    });
 }
 
 /// Queues a task: on its executor's local queue when that executor is entered on this thread,
@@ -548,7 +524,9 @@ impl Local {
             }
             Party::Root { generation } => {
                 if let Ok(root) = self.root.try_borrow() {
-                    if let Some(root) = root.as_ref().filter(|r| r.generation == generation) {
+                    // Tags keep the low 32 bits of the generation.
+                    let same = |r: &&Root| r.generation as u32 == generation as u32;
+                    if let Some(root) = root.as_ref().filter(same) {
                         root.held.set(step(root.held.get()));
                     }
                 }
@@ -597,14 +575,6 @@ impl Local {
                 },
             );
         }
-    }
-
-    /// True when the task `id` at `key` has claimed its diagnostics slot.
-    #[inline]
-    fn has_diag(&self, key: usize, id: Id) -> bool {
-        self.owned
-            .try_borrow()
-            .is_ok_and(|owned| owned.get(key).is_some_and(|e| e.diag && e.task.id() == id))
     }
 
     /// Runs `f` on the diagnostics slot of the registered task `id` at `key`, claiming the slot
