@@ -295,47 +295,60 @@ pub(crate) enum Party {
     Root { generation: u64 },
 }
 
-/// A party of one executor, packed in 16 bytes (a [`TrackedWaker`] is 32): the task id (or
-/// `u64::MAX` for the root future), its registry key (or the root's `block_on` generation) and
-/// the low bits of the executor's address.
+/// A party packed in one word (a [`TrackedWaker`] is three): the task id in the high 40 bits
+/// (all ones for the root future) and its registry key (or the root's `block_on` generation)
+/// in the low 24. Tasks beyond either range are simply not counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tag {
-    id: std::num::NonZeroU64,
-    key: u32,
-    exec: u32,
-}
+pub(crate) struct Tag(std::num::NonZeroU64);
+
+const KEY_BITS: u32 = 24;
+const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
+const ROOT_ID: u64 = u64::MAX >> KEY_BITS;
 
 impl Tag {
     #[inline]
-    pub(crate) fn new(exec: usize, party: Party) -> Tag {
+    pub(crate) fn new(party: Party) -> Option<Tag> {
         let (id, key) = match party {
-            Party::Task { key, id } => (id.as_u64(), key as u32),
-            Party::Root { generation } => (u64::MAX, generation as u32),
+            Party::Task { key, id } => (id.as_u64(), key as u64),
+            Party::Root { generation } => (ROOT_ID, generation & KEY_MASK),
         };
-        Tag {
-            id: std::num::NonZeroU64::new(id).unwrap_or(std::num::NonZeroU64::MAX),
-            key,
-            exec: exec as u32,
-        }
-    }
-
-    /// The party, if the tag belongs to the executor at `exec`. A task's key is checked again
-    /// against its id, and a root's generation, by whoever uses the party.
-    #[inline]
-    pub(crate) fn party_of(self, exec: usize) -> Option<Party> {
-        if self.exec != exec as u32 {
+        if id > ROOT_ID || key > KEY_MASK || (id == ROOT_ID && !matches!(party, Party::Root { .. }))
+        {
             return None;
         }
-        Some(match self.id.get() {
-            u64::MAX => Party::Root {
-                generation: u64::from(self.key),
-            },
-            id => Party::Task {
-                key: self.key as usize,
+        std::num::NonZeroU64::new(id << KEY_BITS | key).map(Tag)
+    }
+
+    /// The party. A task's key is checked again against its id, and a root's (truncated)
+    /// generation, by whoever uses it.
+    #[inline]
+    pub(crate) fn party(self) -> Option<Party> {
+        let (id, key) = (self.0.get() >> KEY_BITS, self.0.get() & KEY_MASK);
+        Some(if id == ROOT_ID {
+            Party::Root { generation: key }
+        } else {
+            Party::Task {
+                key: key as usize,
                 id: Id::from_u64(id)?,
-            },
+            }
         })
     }
+}
+
+/// Releases a [`TrackedWaker`]'s count when dropped.
+struct Counted(Tag);
+
+impl Drop for Counted {
+    #[inline(always)]
+    fn drop(&mut self) {
+        untrack_cold(self.0);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn untrack_cold(tag: Tag) {
+    scheduler::untrack_waker(tag);
 }
 
 /// A waker stored inside a strand resource, counted for hang and deadlock detection.
@@ -364,9 +377,8 @@ impl Tag {
 /// # let _ = register;
 /// ```
 pub struct TrackedWaker {
-    /// `None` only inside `into_waker`.
-    waker: Option<Waker>,
-    tag: Option<Tag>,
+    waker: Waker,
+    counted: Option<Counted>,
 }
 
 impl TrackedWaker {
@@ -374,9 +386,9 @@ impl TrackedWaker {
     #[inline]
     pub fn new(waker: &Waker) -> TrackedWaker {
         TrackedWaker {
-            waker: Some(waker.clone()),
-            tag: if enabled() {
-                scheduler::track_waker(waker)
+            waker: waker.clone(),
+            counted: if enabled() {
+                scheduler::track_waker(waker).map(Counted)
             } else {
                 None
             },
@@ -389,9 +401,9 @@ impl TrackedWaker {
     #[inline]
     pub fn new_waiting(waker: &Waker, reason: WaitReason) -> TrackedWaker {
         TrackedWaker {
-            waker: Some(waker.clone()),
-            tag: if enabled() {
-                scheduler::track_waiting(waker, reason)
+            waker: waker.clone(),
+            counted: if enabled() {
+                scheduler::track_waiting(waker, reason).map(Counted)
             } else {
                 None
             },
@@ -401,7 +413,7 @@ impl TrackedWaker {
     /// The stored waker.
     #[inline]
     pub fn waker(&self) -> &Waker {
-        self.waker.as_ref().expect("TrackedWaker without a waker")
+        &self.waker
     }
 
     /// Whether waking `other` would wake the same thing (see [`Waker::will_wake`]).
@@ -412,16 +424,15 @@ impl TrackedWaker {
 
     /// Whether this waker is counted as held by strand for a task or root future.
     pub fn is_counted(&self) -> bool {
-        self.tag.is_some()
+        self.counted.is_some()
     }
 
     /// Stops counting it and returns the plain waker.
     #[inline]
-    pub fn into_waker(mut self) -> Waker {
-        if let Some(tag) = self.tag.take() {
-            scheduler::untrack_waker(tag);
-        }
-        self.waker.take().expect("TrackedWaker without a waker")
+    pub fn into_waker(self) -> Waker {
+        let TrackedWaker { waker, counted } = self;
+        drop(counted);
+        waker
     }
 
     /// Wakes it (consuming it).
@@ -443,19 +454,10 @@ impl From<TrackedWaker> for Waker {
     }
 }
 
-impl Drop for TrackedWaker {
-    #[inline]
-    fn drop(&mut self) {
-        if let Some(tag) = self.tag.take() {
-            scheduler::untrack_waker(tag);
-        }
-    }
-}
-
 impl fmt::Debug for TrackedWaker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TrackedWaker")
-            .field("counted", &self.tag.is_some())
+            .field("counted", &self.counted.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -623,6 +625,23 @@ mod tests {
         w.record(1, b);
         assert_eq!(w.get(1), [b]);
         assert!(w.get(0).is_empty());
+    }
+
+    #[test]
+    fn tags_pack_parties_and_refuse_what_does_not_fit() {
+        let id = Id::from_u64(77).unwrap();
+        let task = Party::Task { key: 5, id };
+        assert_eq!(Tag::new(task).unwrap().party(), Some(task));
+        let root = Party::Root { generation: 3 };
+        assert_eq!(Tag::new(root).unwrap().party(), Some(root));
+        let wide = Party::Root {
+            generation: (1 << 30) + 3,
+        };
+        assert_eq!(Tag::new(wide).unwrap().party(), Some(root));
+        assert_eq!(Tag::new(Party::Task { key: 1 << 24, id }), None);
+        let big = Id::from_u64(ROOT_ID).unwrap();
+        assert_eq!(Tag::new(Party::Task { key: 0, id: big }), None);
+        assert_eq!(std::mem::size_of::<Option<TrackedWaker>>(), 24);
     }
 
     #[test]

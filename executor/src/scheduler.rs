@@ -100,8 +100,9 @@ pub(crate) fn current_task_id() -> Option<Id> {
 pub(crate) fn track_waker(waker: &Waker) -> Option<Tag> {
     with_current(|local| {
         let party = local.identify(waker)?;
+        let tag = Tag::new(party)?;
         local.adjust_held(party, true);
-        Some(Tag::new(local.exec_addr(), party))
+        Some(tag)
     })
     .flatten()
 }
@@ -112,34 +113,37 @@ pub(crate) fn track_waker(waker: &Waker) -> Option<Tag> {
 pub(crate) fn track_waiting(waker: &Waker, reason: WaitReason) -> Option<Tag> {
     with_current(|local| {
         let party = local.identify(waker);
+        let tag = party.and_then(Tag::new);
         match party {
-            Some(Party::Task { key, id }) => {
+            Some(Party::Task { key, id }) if tag.is_some() => {
                 let epoch = local.poll_epoch(key)?;
                 local.with_diag(key, id, |d| {
                     d.held = d.held.saturating_add(1);
                     d.waits.record(epoch, reason);
                 })?;
             }
-            Some(root) => {
+            Some(root @ Party::Root { .. }) if tag.is_some() => {
                 local.adjust_held(root, true);
                 local.set_wait_reason(reason);
             }
-            None => {
+            _ => {
                 local.set_wait_reason(reason);
                 return None;
             }
         }
-        party.map(|party| Tag::new(local.exec_addr(), party))
+        tag
     })
     .flatten()
 }
 
 /// Undoes [`track_waker`]; a no-op off the executor's thread (the count then stays too high,
-/// which only makes the runtime's proofs fail, never pass wrongly).
+/// which only makes the runtime's proofs fail, never pass wrongly). On another executor of
+/// this thread a task's tag matches no task (ids are unique), and a root's tag can only lower
+/// that root's count (again: proofs fail, never pass wrongly).
 #[inline]
 pub(crate) fn untrack_waker(tag: Tag) {
     with_current(|local| {
-        if let Some(party) = tag.party_of(local.exec_addr()) {
+        if let Some(party) = tag.party() {
             local.adjust_held(party, false);
         }
     });
