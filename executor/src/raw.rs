@@ -563,26 +563,21 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 /// Nobody can reach the task any more (refcount 0, no handle).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<TaskCell<F>>().as_ptr();
-    // SAFETY: we are the last owner of the live `TaskCell<F>` written by `allocate`; each
-    // field is read or dropped exactly once below and the block is not used afterwards.
-    let (scheduler, awaiter, stage) = unsafe {
+    // SAFETY: we are the last owner of the live `TaskCell<F>` written by `allocate`: the
+    // awaiter slot is moved out (dropped below), the stage is only inspected in place.
+    let (scheduler, awaiter, consumed) = unsafe {
         (
             (*cell).header.scheduler,
             ptr::read((*cell).header.awaiter.get()),
-            ptr::read((*cell).stage.get()),
+            matches!(&*(*cell).stage.get(), Stage::Consumed),
         )
     };
-    match stage {
-        Stage::Consumed => {}
-        // Unreachable by the invariants above. Forgetting is the only sound choice: this may
-        // be a foreign thread and the future or output need not be `Send`.
-        leftover => {
-            debug_assert!(false, "task freed with a live future or output");
-            mem::forget(leftover);
-        }
-    }
-    // SAFETY: the cell's fields were moved out above (the rest have no destructor); the
-    // block came from `allocate` with this layout; `scheduler` is the task's executor.
+    // Unreachable by the invariants above. Leaking a leftover future or output (not dropping
+    // it) is the only sound choice: this may be a foreign thread and it need not be `Send`.
+    debug_assert!(consumed, "task freed with a live future or output");
+    // SAFETY: the awaiter was moved out above, the stage holds nothing to drop (or is leaked),
+    // the other fields have no destructor; the block came from `allocate` with this layout;
+    // `scheduler` is the task's executor.
     unsafe {
         free_block(
             ptr.cast::<u8>(),
