@@ -10,10 +10,11 @@
 //! once the output was taken or dropped. The allocation never moves, so the future is pinned.
 //!
 //! Blocks are allocated at a size class (16-byte steps up to 1 KiB, 16-byte aligned; larger or
-//! more aligned cells get their exact layout). A task freed on its executor's thread while that
-//! executor is entered goes to the executor's [`TaskCache`] (bounded: 1 MiB per class, 4 MiB in
-//! all), where the next spawn of that class finds it; freed anywhere else, or when the cache is
-//! full, it goes back to the allocator. The cache frees what it holds when the executor goes.
+//! more aligned cells get their exact layout). A task of an executor freed on a thread that
+//! spawns tasks goes to that thread's [`TaskCache`] (bounded: 1 MiB per class, 4 MiB in all),
+//! where the next spawn of that class finds it; freed anywhere else, or when the cache is
+//! full, it goes back to the allocator. The cache is emptied when an executor of the thread is
+//! dropped, and at thread exit.
 //!
 //! # Handles (who holds what)
 //!
@@ -161,7 +162,7 @@ fn allocate<F: Future>(
     id: Id,
     scheduler: Option<&Arc<Shared>>,
     state: State,
-    cache: Option<&TaskCache>,
+    cached: bool,
 ) -> NonNull<Header> {
     let scheduler = scheduler.map(|s| {
         let raw = Arc::into_raw(Arc::clone(s)) as *mut Shared;
@@ -169,8 +170,9 @@ fn allocate<F: Future>(
         unsafe { NonNull::new_unchecked(raw) }
     });
     let layout = block_layout(Layout::new::<TaskCell<F>>());
-    let block = cache
-        .and_then(|c| c.take(layout))
+    let block = cached
+        .then(|| take_block(layout))
+        .flatten()
         .unwrap_or_else(|| alloc_block(layout));
     let cell = block.cast::<TaskCell<F>>();
     // SAFETY: `block` is a fresh (or recycled, hence unused) allocation of `block_layout` of
@@ -232,20 +234,41 @@ fn alloc_block(layout: Layout) -> NonNull<u8> {
     NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout))
 }
 
-/// Frees a task block, into the cache of the executor entered on this thread when the task
-/// belongs to it, else to the allocator.
+thread_local! {
+    /// Free task blocks of the executors running on this thread.
+    static CACHE: TaskCache = const { TaskCache::new() };
+}
+
+/// A cached free block of `layout`, if this thread has one.
+#[inline]
+fn take_block(layout: Layout) -> Option<NonNull<u8>> {
+    CACHE.try_with(|c| c.take(layout)).ok().flatten()
+}
+
+/// Frees every block cached on this thread (when an executor of this thread goes away; the
+/// cache fills again as soon as another one spawns).
+pub(crate) fn release_cached_blocks() {
+    let _ = CACHE.try_with(TaskCache::clear);
+}
+
+/// Bytes cached on this thread.
+#[cfg(test)]
+pub(crate) fn cached_bytes() -> usize {
+    CACHE.try_with(|c| c.bytes.get()).unwrap_or(0)
+}
+
+/// Frees a task block: into this thread's cache when the task belongs to an executor and this
+/// thread spawns tasks (the cache is only fed where it is drawn from), else to the allocator.
 ///
 /// # Safety
 /// `block` was allocated with `layout` (a [`block_layout`]) and is no longer used; `owner` is
 /// the task's executor (`None` for tasks without one).
+#[inline]
 unsafe fn free_block(block: NonNull<u8>, layout: Layout, owner: Option<NonNull<Shared>>) {
     let refused = match (owner, class_of(layout)) {
-        (Some(owner), Some(class)) => {
-            crate::scheduler::with_local_of(owner.as_ptr().cast_const(), |local| {
-                local.task_cache().put(class, block)
-            })
-            .unwrap_or(Some(block))
-        }
+        (Some(_), Some(class)) => CACHE
+            .try_with(|c| c.put(class, block))
+            .unwrap_or(Some(block)),
         _ => Some(block),
     };
     if let Some(block) = refused {
@@ -254,40 +277,43 @@ unsafe fn free_block(block: NonNull<u8>, layout: Layout, owner: Option<NonNull<S
     }
 }
 
-/// Free task blocks of one executor, by size class (bounded; released when the executor's
-/// thread state is dropped). Only touched on the executor's thread.
-pub(crate) struct TaskCache {
+/// Free task blocks of one thread, by size class (bounded; released when an executor of the
+/// thread is dropped, and at thread exit). A thread-local: only ever touched by its thread.
+struct TaskCache {
     bins: RefCell<[Vec<NonNull<u8>>; CLASSES]>,
     /// Bytes held in all bins.
     bytes: Cell<usize>,
+    /// This thread spawned tasks since the cache was last cleared: only then are blocks kept
+    /// (a thread that merely drops task handles would never reuse them).
+    active: Cell<bool>,
 }
 
 impl TaskCache {
-    pub(crate) fn new() -> TaskCache {
+    const fn new() -> TaskCache {
         TaskCache {
             bins: RefCell::new([const { Vec::new() }; CLASSES]),
             bytes: Cell::new(0),
+            active: Cell::new(false),
         }
     }
 
     /// A free block of `layout` (a [`block_layout`]), if one is cached.
     #[inline]
     fn take(&self, layout: Layout) -> Option<NonNull<u8>> {
+        self.active.set(true);
         let class = class_of(layout)?;
         let block = self.bins.try_borrow_mut().ok()?[class].pop()?;
         self.bytes.set(self.bytes.get() - layout.size());
         Some(block)
     }
 
-    /// Bytes of free blocks held.
-    #[cfg(test)]
-    pub(crate) fn bytes(&self) -> usize {
-        self.bytes.get()
-    }
-
-    /// Keeps a free block of size class `class`; hands it back when the cache is full.
+    /// Keeps a free block of size class `class`; hands it back when the cache is full (or
+    /// this thread does not spawn tasks).
     #[inline]
     fn put(&self, class: usize, block: NonNull<u8>) -> Option<NonNull<u8>> {
+        if !self.active.get() {
+            return Some(block);
+        }
         let size = (class + 1) * CLASS_BYTES;
         let Ok(mut bins) = self.bins.try_borrow_mut() else {
             return Some(block);
@@ -302,9 +328,14 @@ impl TaskCache {
     }
 }
 
-impl Drop for TaskCache {
-    fn drop(&mut self) {
-        for (class, bin) in self.bins.get_mut().iter_mut().enumerate() {
+impl TaskCache {
+    /// Frees every cached block and stops caching until the next spawn.
+    fn clear(&self) {
+        self.active.set(false);
+        let Ok(mut bins) = self.bins.try_borrow_mut() else {
+            return;
+        };
+        for (class, bin) in bins.iter_mut().enumerate() {
             let layout = Layout::from_size_align((class + 1) * CLASS_BYTES, BLOCK_ALIGN)
                 .expect("a valid size class");
             for block in bin.drain(..) {
@@ -313,6 +344,13 @@ impl Drop for TaskCache {
                 unsafe { alloc::dealloc(block.as_ptr(), layout) };
             }
         }
+        self.bytes.set(0);
+    }
+}
+
+impl Drop for TaskCache {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -1008,7 +1046,6 @@ pub(crate) fn new_task<F>(
     id: Id,
     shared: &Arc<Shared>,
     owned_key: usize,
-    cache: &TaskCache,
 ) -> (TaskRef, OwnedTask, JoinRef<F::Output>)
 where
     F: Future + 'static,
@@ -1018,7 +1055,7 @@ where
         id,
         Some(shared),
         State::new_scheduled(2),
-        Some(cache),
+        true,
     );
     // SAFETY: freshly allocated, we hold both references.
     unsafe { header(ptr) }.owned_key.store(owned_key, Relaxed);
@@ -1048,7 +1085,7 @@ where
         id,
         Some(shared),
         State::new_scheduled(2),
-        None,
+        false,
     );
     (
         RemoteSpawn { ptr },
@@ -1074,7 +1111,7 @@ where
         id,
         None,
         State::new_complete(),
-        None,
+        false,
     );
     JoinRef {
         ptr,
@@ -1093,7 +1130,7 @@ where
         id,
         None,
         State::new_scheduled(1),
-        None,
+        false,
     );
     (
         BlockingRunnable { ptr },
@@ -1230,23 +1267,23 @@ mod tests {
         let _guard = exec.enter();
         let handles: Vec<_> = (0..8u64).map(|i| exec.spawn(async move { i })).collect();
         while exec.tick(64) {}
-        assert_eq!(exec.cached_task_bytes(), 0, "the handles keep the blocks");
+        assert_eq!(cached_bytes(), 0, "the handles keep the blocks");
         for h in handles {
             assert!(h.is_finished());
             drop(h);
         }
-        let held = exec.cached_task_bytes();
+        let held = cached_bytes();
         assert!(held > 0);
         // A task of the same size class takes a cached block ...
         let h = exec.spawn(async { 9u64 });
-        assert!(exec.cached_task_bytes() < held);
+        assert!(cached_bytes() < held);
         // ... and one too aligned for the cache (or too large) does not.
         #[repr(align(64))]
         struct Aligned(u8);
-        let before = exec.cached_task_bytes();
+        let before = cached_bytes();
         let a = exec.spawn(async { Aligned(3) });
         let big = exec.spawn(async { [7u8; 4096] });
-        assert_eq!(exec.cached_task_bytes(), before);
+        assert_eq!(cached_bytes(), before);
         while exec.tick(64) {}
         assert_eq!(futures_lite::future::block_on(h).unwrap(), 9);
         assert_eq!(futures_lite::future::block_on(a).unwrap().0, 3);
@@ -1254,10 +1291,10 @@ mod tests {
         // A task freed on another thread goes back to the allocator.
         let remote = exec.spawn(async { 5u64 });
         while exec.tick(64) {}
-        let before = exec.cached_task_bytes();
+        let before = cached_bytes();
         std::thread::spawn(move || assert_eq!(futures_lite::future::block_on(remote).unwrap(), 5))
             .join()
             .unwrap();
-        assert_eq!(exec.cached_task_bytes(), before);
+        assert_eq!(cached_bytes(), before);
     }
 }

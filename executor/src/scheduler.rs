@@ -29,7 +29,7 @@ use crate::header::Header;
 use crate::id::Id;
 use crate::join_handle::JoinHandle;
 use crate::metrics::{bump, poll_time_bucket, Counters, ExecutorMetrics, TaskSnapshot, TaskState};
-use crate::raw::{self, OwnedTask, RemoteSpawn, RunOutcome, TaskCache, TaskRef};
+use crate::raw::{self, OwnedTask, RemoteSpawn, RunOutcome, TaskRef};
 use crate::state::{HANDLE, RUNNING, SCHEDULED};
 use crate::watchdog::{self, TaskMeta, Watch};
 
@@ -72,12 +72,6 @@ pub(crate) fn current_local() -> Option<Rc<Local>> {
         .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
         .ok()
         .flatten()
-}
-
-/// Runs `f` with the executor entered on this thread if its shared state is `shared`.
-#[inline]
-pub(crate) fn with_local_of<R>(shared: *const Shared, f: impl FnOnce(&Local) -> R) -> Option<R> {
-    with_current(|local| ptr::eq(Arc::as_ptr(&local.shared), shared).then(|| f(local))).flatten()
 }
 
 #[inline]
@@ -456,8 +450,6 @@ pub(crate) struct Local {
     watch_on: Cell<bool>,
     root: RefCell<Option<Root>>,
     root_generation: Cell<u64>,
-    /// Free task blocks for the next spawns.
-    cache: TaskCache,
 }
 
 /// The watchdog state and its thread.
@@ -482,12 +474,6 @@ impl Drop for TurnGuard<'_> {
 }
 
 impl Local {
-    /// The cache of free task blocks.
-    #[inline]
-    pub(crate) fn task_cache(&self) -> &TaskCache {
-        &self.cache
-    }
-
     /// This executor's identity in waker tags (the address of its shared state).
     #[inline]
     fn exec_addr(&self) -> usize {
@@ -718,7 +704,7 @@ impl Local {
         let mut owned = self.owned.borrow_mut();
         let entry = owned.vacant_entry();
         let key = entry.key();
-        let (task, owned_task, join) = raw::new_task(future, id, &self.shared, key, &self.cache);
+        let (task, owned_task, join) = raw::new_task(future, id, &self.shared, key);
         entry.insert(OwnedEntry::new(owned_task, meta.location));
         drop(owned);
         self.attach_meta(key, id, meta);
@@ -1171,7 +1157,6 @@ impl Executor {
                 watch_on: Cell::new(false),
                 root: RefCell::new(None),
                 root_generation: Cell::new(0),
-                cache: TaskCache::new(),
             }),
         }
     }
@@ -1238,12 +1223,6 @@ impl Executor {
     pub fn tick(&self, max_polls: u32) -> bool {
         let _enter = (!self.is_current()).then(|| self.enter());
         self.local.tick(max_polls)
-    }
-
-    /// Bytes of freed task blocks cached for reuse.
-    #[cfg(test)]
-    pub(crate) fn cached_task_bytes(&self) -> usize {
-        self.local.cache.bytes()
     }
 
     /// Task polls so far (what `metrics().polls` reports), cheap enough to read around every
@@ -1573,6 +1552,8 @@ impl Executor {
 impl Drop for Executor {
     fn drop(&mut self) {
         self.shutdown();
+        // Hand the thread's cached task blocks back to the allocator.
+        raw::release_cached_blocks();
     }
 }
 
