@@ -157,6 +157,7 @@ pub(crate) enum RunOutcome {
     Stale,
 }
 
+#[inline]
 fn allocate<F: Future>(
     stage: Stage<F>,
     id: Id,
@@ -1041,6 +1042,7 @@ impl Drop for AbortRef {
 // Constructors.
 
 /// A task for the executor owning `shared`, to be registered under `owned_key` and queued.
+#[inline]
 pub(crate) fn new_task<F>(
     future: F,
     id: Id,

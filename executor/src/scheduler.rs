@@ -260,6 +260,7 @@ pub(crate) struct Meta {
 }
 
 impl Meta {
+    #[inline]
     fn new(id: Id, name: Option<&str>, location: &'static Location<'static>) -> Meta {
         #[cfg(not(feature = "tracing"))]
         let _ = id;
