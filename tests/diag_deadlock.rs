@@ -12,6 +12,9 @@ use strand::sync::{Mutex, RwLock, Semaphore};
 use strand::task::{yield_now, Builder};
 use strand::time::{sleep, timeout};
 
+mod util;
+use util::spawn_opposite_lockers;
+
 type Reports = Arc<StdMutex<Vec<(Instant, Deadlock)>>>;
 
 fn runtime_with_hook() -> (strand::Runtime, Reports) {
@@ -270,19 +273,7 @@ fn fail_on_deadlock_panics_out_of_block_on_with_the_cycle() {
 #[strand::test]
 #[should_panic(expected = "wait for locks held by each other")]
 async fn strand_test_fails_on_deadlock() {
-    let a = Rc::new(Mutex::new(()));
-    let b = Rc::new(Mutex::new(()));
-    let (a1, b1) = (a.clone(), b.clone());
-    let left = strand::spawn(async move {
-        let _a = a1.lock().await;
-        yield_now().await;
-        let _b = b1.lock().await;
-    });
-    let right = strand::spawn(async move {
-        let _b = b.lock().await;
-        yield_now().await;
-        let _a = a.lock().await;
-    });
+    let (left, right) = spawn_opposite_lockers();
     let _ = timeout(Duration::from_secs(20), async {
         let _ = left.await;
         let _ = right.await;
@@ -400,19 +391,7 @@ fn a_hook_can_wake_the_runtime_to_recover() {
     let recovered = rt.block_on(async {
         let (tx, rx) = strand::sync::oneshot::channel();
         ON_REPORT.with(|r| *r.borrow_mut() = Some(tx));
-        let a = Rc::new(Mutex::new(()));
-        let b = Rc::new(Mutex::new(()));
-        let (a1, b1) = (a.clone(), b.clone());
-        let left = strand::spawn(async move {
-            let _a = a1.lock().await;
-            yield_now().await;
-            let _b = b1.lock().await;
-        });
-        let right = strand::spawn(async move {
-            let _b = b.lock().await;
-            yield_now().await;
-            let _a = a.lock().await;
-        });
+        let (left, right) = spawn_opposite_lockers();
         rx.await.unwrap();
         left.abort();
         right.abort();

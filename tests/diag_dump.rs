@@ -11,6 +11,9 @@ use strand::runtime::{ChannelKind, Handle, IoDirection, LockKind, TaskState, Wai
 use strand::sync::{mpsc, oneshot, Mutex, Notify, RwLock, Semaphore};
 use strand::task::{yield_now, Builder};
 
+mod util;
+use util::spawn_opposite_lockers;
+
 fn only_reason(task: &strand::runtime::TaskDump) -> WaitReason {
     match task.waits_on[..] {
         [r] => r,
@@ -263,19 +266,7 @@ fn without_diagnostics_there_are_no_wait_reasons_and_no_reports() {
         .unwrap();
     rt.block_on(async {
         let sleeper = strand::spawn(strand::time::sleep(Duration::from_secs(60)));
-        let a = Rc::new(Mutex::new(()));
-        let b = Rc::new(Mutex::new(()));
-        let (a1, b1) = (a.clone(), b.clone());
-        let left = strand::spawn(async move {
-            let _a = a1.lock().await;
-            yield_now().await;
-            let _b = b1.lock().await;
-        });
-        let right = strand::spawn(async move {
-            let _b = b.lock().await;
-            yield_now().await;
-            let _a = a.lock().await;
-        });
+        let (left, right) = spawn_opposite_lockers();
         strand::time::sleep(Duration::from_millis(30)).await;
         let dump = Handle::current().dump();
         assert_eq!(dump.tasks().len(), 3);

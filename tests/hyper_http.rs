@@ -54,6 +54,34 @@ async fn body_text(body: hyper::body::Incoming) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
+/// Waits for the server to give up on `client`'s incomplete request head: the client sees EOF
+/// (or a reset) and never a response byte, no earlier than `timeout` after `start`, and the
+/// server's connection future ends with hyper's timeout error.
+async fn expect_header_timeout(
+    mut client: TcpStream,
+    start: Instant,
+    timeout: Duration,
+    server: strand::task::JoinHandle<hyper::Result<()>>,
+) {
+    let mut got = Vec::new();
+    let read = within(STEP, "server closing", client.read_to_end(&mut got)).await;
+    let waited = start.elapsed();
+    match read {
+        Ok(0) => {}
+        Ok(n) => panic!("expected no response, got {n} bytes: {got:?}"),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    assert!(
+        waited >= timeout,
+        "closed after {waited:?}, before the timeout"
+    );
+    let err = within(STEP, "server result", server)
+        .await
+        .unwrap()
+        .expect_err("the connection must end with the timeout");
+    assert!(err.is_timeout(), "not a timeout: {err:?}");
+}
+
 #[test]
 fn http1_keep_alive_two_requests_on_one_connection() {
     run(async {
@@ -134,25 +162,7 @@ fn http1_header_read_timeout_fires_on_half_a_request() {
             .write_all(b"GET /slow HTTP/1.1\r\nHost: localhost\r\nX-Half: ")
             .await
             .unwrap();
-        let mut got = Vec::new();
-        // EOF (or a reset) once the server gives up; never a response.
-        let read = within(STEP, "server closing", client.read_to_end(&mut got)).await;
-        let waited = start.elapsed();
-        match read {
-            Ok(0) => {}
-            Ok(n) => panic!("expected no response, got {n} bytes: {got:?}"),
-            Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
-        }
-        assert!(
-            waited >= TIMEOUT,
-            "closed after {waited:?}, before the timeout"
-        );
-
-        let err = within(STEP, "server result", server)
-            .await
-            .unwrap()
-            .expect_err("the connection must end with the timeout");
-        assert!(err.is_timeout(), "not a timeout: {err:?}");
+        expect_header_timeout(client, start, TIMEOUT, server).await;
     });
 }
 
@@ -192,23 +202,7 @@ fn http1_header_read_timeout_rearms_for_the_next_request() {
         // Half of the next head: the timer armed for it (when the first response was sent,
         // so after `start`) must fire.
         client.write_all(b"GET /two HTTP/1.1\r\n").await.unwrap();
-        let mut rest = Vec::new();
-        let read = within(STEP, "server closing", client.read_to_end(&mut rest)).await;
-        let waited = start.elapsed();
-        match read {
-            Ok(0) => {}
-            Ok(n) => panic!("expected no second response, got {n} bytes: {rest:?}"),
-            Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset, "{e}"),
-        }
-        assert!(
-            waited >= TIMEOUT,
-            "closed after {waited:?}, before the timeout"
-        );
-        let err = within(STEP, "server result", server)
-            .await
-            .unwrap()
-            .expect_err("the connection must end with the timeout");
-        assert!(err.is_timeout(), "not a timeout: {err:?}");
+        expect_header_timeout(client, start, TIMEOUT, server).await;
     });
 }
 

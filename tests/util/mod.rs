@@ -147,3 +147,23 @@ impl<F: Future> Future for CountPolls<F> {
         self.inner.as_mut().poll(cx)
     }
 }
+
+/// Spawns the classic lock-order deadlock: one task locks `a` then `b`, the other `b` then
+/// `a`, each yielding in between so both hold their first lock before asking for the second.
+/// Returns `(left, right)`; neither ever completes unless aborted.
+pub fn spawn_opposite_lockers() -> (strand::task::JoinHandle<()>, strand::task::JoinHandle<()>) {
+    let a = Rc::new(strand::sync::Mutex::new(()));
+    let b = Rc::new(strand::sync::Mutex::new(()));
+    let (a1, b1) = (a.clone(), b.clone());
+    let left = strand::spawn(async move {
+        let _a = a1.lock().await;
+        strand::task::yield_now().await;
+        let _b = b1.lock().await;
+    });
+    let right = strand::spawn(async move {
+        let _b = b.lock().await;
+        strand::task::yield_now().await;
+        let _a = a.lock().await;
+    });
+    (left, right)
+}
