@@ -5,8 +5,10 @@
 //!   ([`coop::poll_proceed`]); when the budget is spent it returns `Pending` after waking the
 //!   task, and the unit is refunded if the operation itself is `Pending`.
 //! - An operation that returns `WouldBlock` clears only the readiness it observed (the reactor's
-//!   tick-checked [`Registration::clear_readiness`]) and registers the waker; any other result,
-//!   including a short read, leaves readiness set, so the next call tries the syscall again.
+//!   tick-checked [`Registration::clear_readiness`]) and registers the waker. So does a short
+//!   transfer on a stream socket where the kernel guarantees a new edge for later data or
+//!   space ([`Evented::poll_stream_io`]: TCP reads, stream writes); any other result leaves
+//!   readiness set, so the next call tries the syscall again.
 //! - `EINTR` is retried in place.
 //! - Drop deregisters the source from the reactor *before* the descriptor is closed, so a new
 //!   socket that reuses the descriptor number can never receive this one's events.
@@ -24,6 +26,11 @@ use strand_executor::diag::{set_wait_reason, IoDirection, WaitReason};
 use strand_reactor::{Direction, ReadyEvent, Registration};
 
 use crate::sys;
+
+/// The largest transfer whose shortness [`Evented::poll_stream_io`] takes as proof that the
+/// socket drained: the kernel caps one `read`/`send` at about 2 GiB (`MAX_RW_COUNT`), so a
+/// larger request may come back short with more queued.
+const MAX_DRAIN_PROOF: usize = 1 << 30;
 
 /// The descriptor number a task dump shows for a socket.
 pub(crate) trait DiagFd {
@@ -173,6 +180,38 @@ impl<E: Source> Evented<E> {
         let polled = self
             .registration
             .poll_io(cx, dir, || sys::retry_interrupted(|| f(io)));
+        let Poll::Ready(res) = polled else {
+            self.note_wait(dir);
+            return Poll::Pending;
+        };
+        coop.made_progress();
+        Poll::Ready(res)
+    }
+
+    /// [`poll_io`](Self::poll_io) for a stream socket's read or write of `requested` bytes:
+    /// a transfer of fewer bytes (but more than zero) proves the receive queue was empty, or
+    /// the send buffer full, at that instant, so the readiness it observed is cleared right
+    /// away (tick-checked, closed and error bits kept) instead of by a later syscall returning
+    /// `WouldBlock`; the kernel raises a new edge for anything that arrives or frees up later.
+    /// Only for operations where that holds: TCP reads, TCP and Unix-stream writes (see the
+    /// crate docs, "Readiness").
+    pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        requested: usize,
+        mut f: impl FnMut(&E) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        let io = self.get();
+        // Past MAX_DRAIN_PROOF a short transfer may be the kernel's per-call cap instead.
+        let proves = requested <= MAX_DRAIN_PROOF;
+        let polled = self.registration.poll_io_drain(
+            cx,
+            dir,
+            || sys::retry_interrupted(|| f(io)),
+            |&n| proves && n > 0 && n < requested,
+        );
         let Poll::Ready(res) = polled else {
             self.note_wait(dir);
             return Poll::Pending;

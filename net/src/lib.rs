@@ -11,9 +11,27 @@
 //!   `from_std` switches a std socket to non-blocking mode itself.
 //! - **Readiness.** The reactor caches readiness per direction. An operation that returns
 //!   `WouldBlock` clears only the readiness it observed (a stale clear cannot wipe a newer
-//!   event) and registers the task's waker; a short read or write does not clear it, so the
-//!   next call simply tries again. Spurious wakeups are absorbed: `WouldBlock` never reaches
-//!   user code from an `async` method (only from `try_*`).
+//!   event) and registers the task's waker. Spurious wakeups are absorbed: `WouldBlock` never
+//!   reaches user code from an `async` method (only from `try_*`).
+//! - **Short transfers on streams count as drained.** Readiness is cleared when the OS says
+//!   the queue is empty. `WouldBlock` is one way it says so; on a stream socket a short
+//!   transfer is another: a TCP `read` (`AsyncRead::poll_read`, vectored too) that returns
+//!   `0 < n < len` bytes found the receive queue empty at that instant, and a TCP or
+//!   Unix-stream write that sends `0 < n < len` bytes found the send buffer full. Anything that
+//!   arrives (or frees up) afterwards raises a new edge in epoll/kqueue, so strand clears the
+//!   read (write) readiness it observed right there instead of paying one more syscall that
+//!   would only return `EAGAIN`; this is the "cleared only by `WouldBlock`" rule, with the
+//!   kernel's answer read from the byte count. The clear is tick-checked (an event that arrived
+//!   meanwhile keeps the direction ready) and never touches the closed and error bits: data and
+//!   FIN arriving together still let the read after the short one return `Ok(0)` at once.
+//!   Where the rule does **not** apply, and a short result leaves readiness set so the next call
+//!   tries again: datagram sockets (UDP, Unix datagram: a message is not the queue), listeners,
+//!   `peek` (nothing is consumed), the `try_*` functions, Unix-stream reads (the kernel stops a
+//!   read at a message that carries descriptors or, with `SO_PASSCRED`, at a change of sender,
+//!   with more queued and no new edge), TCP reads outside Linux/Android (a read stops at the
+//!   urgent-data mark; on Linux the stream also listens for `EPOLLPRI`, and readiness that saw
+//!   urgent data is kept), and transfers of more than 1 GiB or vectored reads over more than
+//!   16 buffers (the kernel or std may cap the request).
 //! - **Who may wait.** A stream's `AsyncRead`/`AsyncWrite` and every `poll_*` function keep one
 //!   waker per direction: one task may read while another writes (through `&TcpStream`,
 //!   `split` or `into_split`). The `async` methods that take `&self` (`accept`, `readable`,

@@ -68,6 +68,41 @@ pub(crate) fn send_vectored<S: AsFd>(socket: &S, bufs: &[IoSlice<'_>]) -> io::Re
     SockRef::from(socket).send_vectored_with_flags(bufs, SEND_FLAGS)
 }
 
+/// The bytes one [`send_vectored`] call asks the kernel to send (it passes at most
+/// [`MAX_IOVECS`] buffers).
+pub(crate) fn send_vectored_len(bufs: &[IoSlice<'_>]) -> usize {
+    bufs[..bufs.len().min(MAX_IOVECS)]
+        .iter()
+        .fold(0usize, |n, b| n.saturating_add(b.len()))
+}
+
+/// The most buffers for which `read_vectored` is sure to pass them all to the kernel (POSIX
+/// guarantees `IOV_MAX >= 16`, and std's smallest cap is 16): with more, a short vectored read
+/// may just be std truncating the list, so it proves nothing.
+pub(crate) const SURE_READ_IOVECS: usize = 16;
+
+/// The bytes one `read_vectored` of `bufs` asks for, when every buffer is sure to be passed to
+/// the kernel; `usize::MAX` (proves nothing) otherwise.
+pub(crate) fn read_vectored_len(bufs: &[std::io::IoSliceMut<'_>]) -> usize {
+    if bufs.len() > SURE_READ_IOVECS {
+        return usize::MAX;
+    }
+    bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len()))
+}
+
+/// What a TCP read of `len` bytes proves when it comes back short: `len` (the receive queue
+/// was empty) where the reactor also sees urgent data (epoll reports `EPOLLPRI`, and the read
+/// side then keeps its readiness past the short read that stops at the urgent mark);
+/// `usize::MAX` (nothing) elsewhere, where a read that stops at the mark is indistinguishable
+/// from a drained queue.
+pub(crate) fn tcp_read_proof(len: usize) -> usize {
+    if cfg!(any(target_os = "linux", target_os = "android")) {
+        len
+    } else {
+        usize::MAX
+    }
+}
+
 /// Runs `f` again while it fails with `EINTR`.
 pub(crate) fn retry_interrupted<R>(mut f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
     loop {

@@ -16,7 +16,11 @@
 //!   tick is stale (an event arrived meanwhile) does nothing, so fresh readiness is never lost.
 //!   Ticks are `u64` and per direction: a write event never makes a read-side clear fail.
 //! - **Drain until `WouldBlock`.** After readiness, keep operating until the OS says
-//!   `WouldBlock`; a short read does not mean drained. [`Registration::poll_io`] does this.
+//!   `WouldBlock`; in general a short read does not mean drained (a datagram never drains a
+//!   queue). [`Registration::poll_io`] does this. The owner of a stream socket, which knows
+//!   that a short transfer does prove the queue empty (or the send buffer full) and that the
+//!   kernel raises a new edge for what comes later, may use [`Registration::poll_io_drain`]
+//!   to clear on that proof instead (tick-checked, closed and error bits kept).
 //! - **Spurious readiness is normal.** `WouldBlock` after an event is not an error; `poll_io`
 //!   turns it into `Pending`.
 //! - **Closed hints are final.** `READ_CLOSED` / `WRITE_CLOSED` are only set by a real event and

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use mio::event::Source;
 use mio::Interest;
@@ -33,7 +33,8 @@ use crate::scheduled_io::Clear;
 /// - After [`poll_ready`](Registration::poll_ready) said ready, operate until the OS returns
 ///   `WouldBlock`, then [`clear_readiness`](Registration::clear_readiness) with the event you
 ///   observed. [`poll_io`](Registration::poll_io) / [`try_io`](Registration::try_io) /
-///   [`async_io`](Registration::async_io) do exactly this.
+///   [`async_io`](Registration::async_io) do exactly this. A stream socket may also take a
+///   short read or write as the proof ([`poll_io_drain`](Registration::poll_io_drain)).
 /// - The `poll_*` methods keep one waker per direction (the last one counts): one task per
 ///   direction. When several tasks may wait on the same direction (several acceptors on one
 ///   listener, `readable().await` from several tasks), use [`readiness`](Registration::readiness)
@@ -164,21 +165,83 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
-        mut f: impl FnMut() -> io::Result<R>,
+        f: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        self.poll_io_drain(cx, dir, f, |_| false)
+    }
+
+    /// [`poll_io`](Registration::poll_io) for operations that can prove the direction drained
+    /// without a `WouldBlock`: when `f` succeeds and `drained` says so for its result, the
+    /// readiness bit of `dir` it observed (`READABLE` or `WRITABLE`) is cleared before the
+    /// result is returned, so the next call waits for a new event instead of paying a syscall
+    /// that would only return `WouldBlock`.
+    ///
+    /// `drained` must only say yes when the OS guarantees a new edge for anything that arrives
+    /// (or frees up) after the operation: a read that returned fewer bytes than asked on a TCP
+    /// socket (the receive queue was empty at that instant), a short write on a stream socket
+    /// (the send buffer was full). Never for datagram sockets, listeners or peeks. The clear
+    /// is tick-checked like a `WouldBlock` clear (an event that arrived meanwhile keeps the
+    /// direction ready), keeps the closed and error bits (a read-closed stream still reads
+    /// end-of-file at once), and is skipped when the read side observed
+    /// [`PRIORITY`](crate::Ready::PRIORITY) (a TCP read stops short at urgent data).
+    pub fn poll_io_drain<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+        drained: impl FnOnce(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
+        // One upgrade for the whole call; the slab is borrowed only around the bookkeeping,
+        // never while `f` runs (it may re-enter the reactor).
+        let inner = match self.live() {
+            Ok(inner) => inner,
+            Err(e) => return Poll::Ready(Err(e)),
+        };
+        let mut ev = {
+            let mut ios = inner.ios.borrow_mut();
+            let io = &mut ios[self.index];
+            match io.ready_event(dir) {
+                Some(ev) => ev,
+                None => {
+                    let old = io.set_waker(dir, cx.waker());
+                    drop(ios);
+                    // The replaced waker is dropped only now, with no borrow held.
+                    drop(old);
+                    return Poll::Pending;
+                }
+            }
+        };
         loop {
-            let ev = ready!(self.poll_ready(cx, dir))?;
             match f() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => match self.clear(ev) {
-                    // Cleared: poll again (Pending with the waker stored, unless new
-                    // readiness). Stale: a newer event is there, try again at once.
-                    Clear::Cleared | Clear::Stale => {}
-                    Clear::Nothing => {
-                        self.store_waker(cx, dir);
-                        return Poll::Pending;
+                Ok(r) => {
+                    if drained(&r) {
+                        inner.ios.borrow_mut()[self.index].clear_drained(ev);
                     }
-                },
-                res => return Poll::Ready(res),
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Clear and re-check in one borrow: either a newer event is there (try
+                    // again at once) or the waker is stored and we park.
+                    let mut ios = inner.ios.borrow_mut();
+                    let io = &mut ios[self.index];
+                    let next = match io.clear(ev) {
+                        Clear::Cleared | Clear::Stale => io.ready_event(dir),
+                        // Only final bits, and the OS still says WouldBlock: wait for the
+                        // next event instead of spinning.
+                        Clear::Nothing => None,
+                    };
+                    match next {
+                        Some(next) if !inner.is_shutdown() => ev = next,
+                        Some(_) => return Poll::Ready(Err(gone())),
+                        None => {
+                            let old = io.set_waker(dir, cx.waker());
+                            drop(ios);
+                            drop(old);
+                            return Poll::Pending;
+                        }
+                    }
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
@@ -188,13 +251,6 @@ impl Registration {
             Some(inner) => inner.ios.borrow_mut()[self.index].clear(ev),
             // The next poll_ready reports the reactor gone.
             None => Clear::Stale,
-        }
-    }
-
-    fn store_waker(&self, cx: &mut Context<'_>, dir: Direction) {
-        if let Some(inner) = self.inner.upgrade() {
-            let old = inner.ios.borrow_mut()[self.index].set_waker(dir, cx.waker());
-            drop(old);
         }
     }
 
@@ -406,6 +462,117 @@ mod tests {
         }
         assert_eq!(calls, 3, "one attempt per poll, no spinning");
         assert!(reg.is_read_closed());
+        reg.deregister(&mut sock).unwrap();
+    }
+
+    fn new_reg(reactor: &Reactor) -> (mio::net::UdpSocket, Registration) {
+        let mut sock = mio::net::UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let reg = Registration::new_on(reactor, &mut sock, Interest::READABLE).unwrap();
+        (sock, reg)
+    }
+
+    #[test]
+    fn a_drained_result_clears_only_the_direction_bit_and_keeps_read_closed() {
+        let reactor = Reactor::new().unwrap();
+        let (mut sock, reg) = new_reg(&reactor);
+        // Data and FIN in one event.
+        deliver(&reg, Ready::READABLE | Ready::READ_CLOSED);
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let mut calls = 0;
+        let res = reg.poll_io_drain(
+            &mut cx,
+            Direction::Read,
+            || {
+                calls += 1;
+                Ok(3usize)
+            },
+            |&n| n < 8,
+        );
+        assert!(matches!(res, Poll::Ready(Ok(3))));
+        assert_eq!(reg.ready(Direction::Read), Ready::READ_CLOSED);
+        // The next read runs at once, with no new event, and would see end-of-file.
+        let res = reg.poll_io_drain(
+            &mut cx,
+            Direction::Read,
+            || {
+                calls += 1;
+                Ok(0usize)
+            },
+            |&n| n > 0 && n < 8,
+        );
+        assert!(matches!(res, Poll::Ready(Ok(0))));
+        assert_eq!(calls, 2);
+        reg.deregister(&mut sock).unwrap();
+    }
+
+    #[test]
+    fn a_drained_result_leaves_readiness_when_not_drained_or_stale_or_urgent() {
+        let reactor = Reactor::new().unwrap();
+        let (mut sock, reg) = new_reg(&reactor);
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        deliver(&reg, Ready::READABLE);
+        // A full transfer proves nothing: readiness stays.
+        let res = reg.poll_io_drain(&mut cx, Direction::Read, || Ok(8usize), |&n| n < 8);
+        assert!(matches!(res, Poll::Ready(Ok(8))));
+        assert!(reg.ready(Direction::Read).is_readable());
+        // An event that lands during the operation keeps the direction ready.
+        let res = reg.poll_io_drain(
+            &mut cx,
+            Direction::Read,
+            || {
+                deliver(&reg, Ready::READABLE);
+                Ok(1usize)
+            },
+            |_| true,
+        );
+        assert!(matches!(res, Poll::Ready(Ok(1))));
+        assert!(reg.ready(Direction::Read).is_readable());
+        // Readiness that saw urgent data is kept past a short read.
+        deliver(&reg, Ready::READABLE | Ready::PRIORITY);
+        let res = reg.poll_io_drain(&mut cx, Direction::Read, || Ok(1usize), |_| true);
+        assert!(matches!(res, Poll::Ready(Ok(1))));
+        assert!(reg.ready(Direction::Read).is_readable());
+        // Without it, a drained result clears, and the next poll parks without calling `f`.
+        let res = reg.poll_io(&mut cx, Direction::Read, || -> io::Result<()> {
+            Err(io::ErrorKind::WouldBlock.into())
+        });
+        assert!(res.is_pending());
+        deliver(&reg, Ready::READABLE);
+        let res = reg.poll_io_drain(&mut cx, Direction::Read, || Ok(1usize), |_| true);
+        assert!(matches!(res, Poll::Ready(Ok(1))));
+        let mut called = false;
+        let res = reg.poll_io_drain(
+            &mut cx,
+            Direction::Read,
+            || {
+                called = true;
+                Ok(1usize)
+            },
+            |_| true,
+        );
+        assert!(res.is_pending() && !called);
+        reg.deregister(&mut sock).unwrap();
+    }
+
+    #[test]
+    fn a_drained_write_keeps_the_error_bit_and_the_read_side() {
+        let reactor = Reactor::new().unwrap();
+        let (mut sock, reg) = new_reg(&reactor);
+        let inner = reg.inner.upgrade().unwrap();
+        let mut wake = Vec::new();
+        inner.ios.borrow_mut()[reg.index].deliver(
+            Ready::READABLE,
+            Ready::WRITABLE | Ready::ERROR,
+            &mut wake,
+        );
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        let res = reg.poll_io_drain(&mut cx, Direction::Write, || Ok(1usize), |_| true);
+        assert!(matches!(res, Poll::Ready(Ok(1))));
+        assert_eq!(reg.ready(Direction::Write), Ready::ERROR);
+        assert_eq!(reg.ready(Direction::Read), Ready::READABLE);
         reg.deregister(&mut sock).unwrap();
     }
 

@@ -134,6 +134,28 @@ impl ScheduledIo {
         Clear::Cleared
     }
 
+    /// After an operation that proved the direction's queue empty (a short read or write on a
+    /// stream socket): clears the readiness bit of `ev`'s direction (`READABLE` or `WRITABLE`)
+    /// unless a newer event arrived in that direction. Closed, error and priority bits stay;
+    /// if `ev` observed `PRIORITY` (urgent data, at which a stream read stops short) nothing
+    /// is cleared.
+    pub(crate) fn clear_drained(&mut self, ev: ReadyEvent) -> Clear {
+        let d = &mut self.dirs[ev.dir.index()];
+        if d.tick != ev.tick {
+            return Clear::Stale;
+        }
+        let bit = match ev.dir {
+            Direction::Read if ev.ready.is_priority() => return Clear::Nothing,
+            Direction::Read => Ready::READABLE,
+            Direction::Write => Ready::WRITABLE,
+        };
+        if !d.ready.intersects(bit) {
+            return Clear::Nothing;
+        }
+        d.ready = d.ready - bit;
+        Clear::Cleared
+    }
+
     /// Makes `waker` the direction's `poll_ready` waker; returns the replaced one.
     pub(crate) fn set_waker(&mut self, dir: Direction, waker: &Waker) -> Option<Waker> {
         let slot = &mut self.dirs[dir.index()].waker;

@@ -8,6 +8,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use mio::Interest;
 use socket2::SockRef;
 use strand_reactor::Direction;
 
@@ -15,6 +16,16 @@ use crate::addr::{self, ToSocketAddrs};
 use crate::evented::Evented;
 use crate::sys;
 use crate::tcp::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+
+/// Both directions, plus urgent data where the poller reports it: a TCP read stops short at
+/// the urgent mark with more data queued, so the event that announced urgent data must keep the
+/// read side ready past that short read (see `Evented::poll_stream_io`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const STREAM_INTEREST: Interest = Interest::READABLE
+    .add(Interest::WRITABLE)
+    .add(Interest::PRIORITY);
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const STREAM_INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 /// A TCP connection.
 ///
@@ -128,7 +139,7 @@ impl TcpStream {
     pub(crate) fn new(sys: mio::net::TcpStream) -> io::Result<TcpStream> {
         sys::prepare_stream(&sys)?;
         Ok(TcpStream {
-            io: Evented::new(sys)?,
+            io: Evented::with_interest(sys, STREAM_INTEREST)?,
         })
     }
 
@@ -338,7 +349,9 @@ impl TcpStream {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        self.io.poll_io(cx, Direction::Read, |io| (&*io).read(buf))
+        let requested = sys::tcp_read_proof(buf.len());
+        self.io
+            .poll_stream_io(cx, Direction::Read, requested, |io| (&*io).read(buf))
     }
 
     pub(crate) fn poll_read_vectored_priv(
@@ -349,8 +362,11 @@ impl TcpStream {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
+        let requested = sys::tcp_read_proof(sys::read_vectored_len(bufs));
         self.io
-            .poll_io(cx, Direction::Read, |io| (&*io).read_vectored(bufs))
+            .poll_stream_io(cx, Direction::Read, requested, |io| {
+                (&*io).read_vectored(bufs)
+            })
     }
 
     pub(crate) fn poll_write_priv(
@@ -362,7 +378,7 @@ impl TcpStream {
             return Poll::Ready(Ok(0));
         }
         self.io
-            .poll_io(cx, Direction::Write, |io| sys::send(io, buf))
+            .poll_stream_io(cx, Direction::Write, buf.len(), |io| sys::send(io, buf))
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -373,8 +389,11 @@ impl TcpStream {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
+        let requested = sys::send_vectored_len(bufs);
         self.io
-            .poll_io(cx, Direction::Write, |io| sys::send_vectored(io, bufs))
+            .poll_stream_io(cx, Direction::Write, requested, |io| {
+                sys::send_vectored(io, bufs)
+            })
     }
 }
 

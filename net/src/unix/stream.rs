@@ -251,7 +251,7 @@ impl UnixStream {
             return Poll::Ready(Ok(0));
         }
         self.io
-            .poll_io(cx, Direction::Write, |io| sys::send(io, buf))
+            .poll_stream_io(cx, Direction::Write, buf.len(), |io| sys::send(io, buf))
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -262,8 +262,11 @@ impl UnixStream {
         if bufs.iter().all(|b| b.is_empty()) {
             return Poll::Ready(Ok(0));
         }
+        let requested = sys::send_vectored_len(bufs);
         self.io
-            .poll_io(cx, Direction::Write, |io| sys::send_vectored(io, bufs))
+            .poll_stream_io(cx, Direction::Write, requested, |io| {
+                sys::send_vectored(io, bufs)
+            })
     }
 }
 
