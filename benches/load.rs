@@ -59,7 +59,7 @@ const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
 
 const USAGE: &str = "\
 usage: load [--quick] [--reps N] [--warmup-ms N] [--duration-ms N] [--generators N]
-            [--idle-conns N] [--http-secs N] [--runtimes a,b,...] [--no-http] [--no-idle]
+            [--idle-conns N] [--http-secs N] [--runtimes a,b,...] [--no-http] [--no-idle] [--no-echo]
             [--docs] [--syscalls] [--conns 1,64,1000] [--sizes 64,1024]
             [--event-interval N] [--http-conns N]
   --quick        CI smoke run: 1 rep, 200 ms per case, C <= 64, 200 idle connections
@@ -84,6 +84,7 @@ struct Opts {
     runtimes: Vec<String>,
     http: bool,
     idle: bool,
+    echo: bool,
     docs: bool,
     syscalls: bool,
     /// Connections `wrk` keeps open.
@@ -233,7 +234,14 @@ fn list(args: &[String], name: &str) -> Result<Option<Vec<usize>>, String> {
 }
 
 fn parse_opts(args: &[String]) -> Result<Opts, String> {
-    let known_bool = ["--quick", "--no-http", "--no-idle", "--docs", "--syscalls"];
+    let known_bool = [
+        "--quick",
+        "--no-http",
+        "--no-idle",
+        "--no-echo",
+        "--docs",
+        "--syscalls",
+    ];
     let known_val = [
         "--reps",
         "--warmup-ms",
@@ -291,6 +299,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         runtimes,
         http: !args.iter().any(|a| a == "--no-http"),
         idle: !args.iter().any(|a| a == "--no-idle"),
+        echo: !args.iter().any(|a| a == "--no-echo"),
         docs: args.iter().any(|a| a == "--docs"),
         syscalls: args.iter().any(|a| a == "--syscalls"),
         conns: list(args, "--conns")?.unwrap_or_else(|| {
@@ -771,7 +780,9 @@ fn harness(opts: Opts) -> Result<(), String> {
     let mut cases: Vec<Case> = Vec::new();
     for &size in &opts.sizes {
         for &conns in &opts.conns {
-            cases.push(Case::Echo { conns, size });
+            if opts.echo {
+                cases.push(Case::Echo { conns, size });
+            }
         }
     }
     let mut notes = Vec::new();
@@ -1089,6 +1100,15 @@ fn report(
                     fmt_ratio(vs(mio)),
                 );
             }
+            let sizes: Vec<String> = servers::echo_future_sizes()
+                .iter()
+                .map(|(rt, n)| format!("{rt} {n} B"))
+                .collect();
+            let _ = writeln!(
+                s,
+                "\nSize of one echo connection's future (the task body, 4 KiB buffer not included): {}.",
+                sizes.join(", ")
+            );
         }
     }
     // Targets.

@@ -93,6 +93,19 @@ pub fn serve(runtime: &str, mode: Mode, event_interval: Option<u32>) -> io::Resu
     }
 }
 
+/// `size_of` the echo handler's future per runtime (what each connection's task stores besides
+/// the runtime's own task header; the 4 KiB buffer is a separate allocation).
+pub fn echo_future_sizes() -> Vec<(&'static str, usize)> {
+    fn size<S, F: std::future::Future>(_: fn(S) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+    vec![
+        ("strand", size(fio::echo::<strand::net::TcpStream>)),
+        ("tokio", size(tokio_server::echo)),
+        ("smol", size(fio::echo::<smol::Async<std::net::TcpStream>>)),
+    ]
+}
+
 /// Echo and HTTP connection handlers over the `futures-io` traits (strand and smol both use
 /// them, with futures-lite's extension traits).
 mod fio {
@@ -222,7 +235,7 @@ mod tokio_server {
         })
     }
 
-    async fn echo(mut s: TcpStream) {
+    pub(super) async fn echo(mut s: TcpStream) {
         let mut buf = vec![0u8; BUF_SIZE];
         loop {
             let n = match s.read(&mut buf).await {

@@ -34,7 +34,7 @@ use strand_executor::coop;
 use strand_reactor::time::{self, TimerKey};
 use strand_reactor::Direction;
 
-use crate::evented::Evented;
+use crate::evented::{DiagFd, Evented};
 use crate::sys;
 use crate::waiters::Waiters;
 
@@ -64,7 +64,7 @@ impl AcceptShared {
     }
 
     /// Polls for one accepted connection, with the error handling described in the module docs.
-    pub(crate) fn poll_accept<E: Source, T>(
+    pub(crate) fn poll_accept<E: Source + DiagFd, T>(
         &self,
         evented: &Evented<E>,
         state: &mut AcceptState,

@@ -51,35 +51,27 @@ impl<T> DiagFd for T {
     }
 }
 
+/// A socket's state: the source and its registration, 24 bytes for a TCP stream (every
+/// connection's task carries one).
 pub(crate) struct Evented<E: Source> {
     /// `None` only after [`Evented::into_inner`] or inside `Drop`.
     io: Option<E>,
     registration: Registration,
-    /// The descriptor, for task dumps (`WaitReason::Io`).
-    fd: i64,
 }
 
-impl<E: Source> Evented<E> {
+impl<E: Source + DiagFd> Evented<E> {
     /// Registers `io` for both directions on the current reactor.
-    pub(crate) fn new(io: E) -> io::Result<Self>
-    where
-        E: DiagFd,
-    {
+    pub(crate) fn new(io: E) -> io::Result<Self> {
         Self::with_interest(io, Interest::READABLE | Interest::WRITABLE)
     }
 
     /// Registers `io` on the current reactor. On failure `io` is dropped (closed) here; nothing
     /// stays registered.
-    pub(crate) fn with_interest(mut io: E, interest: Interest) -> io::Result<Self>
-    where
-        E: DiagFd,
-    {
-        let fd = io.diag_fd();
+    pub(crate) fn with_interest(mut io: E, interest: Interest) -> io::Result<Self> {
         let registration = Registration::new(&mut io, interest)?;
         Ok(Evented {
             io: Some(io),
             registration,
-            fd,
         })
     }
 
@@ -91,7 +83,7 @@ impl<E: Source> Evented<E> {
             Direction::Write => IoDirection::Write,
         };
         set_wait_reason(WaitReason::Io {
-            fd: self.fd,
+            fd: self.io.as_ref().map_or(-1, DiagFd::diag_fd),
             direction,
         });
     }

@@ -14,6 +14,7 @@ use mio::Interest;
 use crate::reactor::{current, gone, Inner, Reactor};
 use crate::ready::{Direction, Ready, ReadyEvent};
 use crate::scheduled_io::Clear;
+use crate::token;
 
 /// A source registered with a reactor: its readiness cache and wakers. `!Send`:
 ///
@@ -73,8 +74,9 @@ use crate::scheduled_io::Clear;
 /// ```
 pub struct Registration {
     inner: Weak<Inner>,
-    index: usize,
-    token: mio::Token,
+    /// The slab index (below `token::MAX_INDEX`, so it fits) and the generation: the token.
+    index: u32,
+    generation: u32,
 }
 
 impl Registration {
@@ -111,12 +113,19 @@ impl Registration {
         source: &mut impl Source,
         interest: Interest,
     ) -> io::Result<Registration> {
-        let (index, token) = inner.register(source, interest)?;
+        let (_, token) = inner.register(source, interest)?;
+        let (index, generation) = token::unpack(token);
         Ok(Registration {
             inner: Rc::downgrade(inner),
-            index,
-            token,
+            index: u32::try_from(index).expect("slab index below token::MAX_INDEX"),
+            generation,
         })
+    }
+
+    /// The slab index.
+    #[inline]
+    fn index(&self) -> usize {
+        self.index as usize
     }
 
     fn live(&self) -> io::Result<Rc<Inner>> {
@@ -136,7 +145,7 @@ impl Registration {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let mut ios = inner.ios.borrow_mut();
-        let io = &mut ios[self.index];
+        let io = &mut ios[self.index()];
         if let Some(ev) = io.ready_event(dir) {
             return Poll::Ready(Ok(ev));
         }
@@ -151,7 +160,7 @@ impl Registration {
     /// (then the fresh readiness stays). Closed bits are never cleared.
     pub fn clear_readiness(&self, ev: ReadyEvent) {
         if let Some(inner) = self.inner.upgrade() {
-            inner.ios.borrow_mut()[self.index].clear(ev);
+            inner.ios.borrow_mut()[self.index()].clear(ev);
         }
     }
 
@@ -199,7 +208,7 @@ impl Registration {
         };
         let mut ev = {
             let mut ios = inner.ios.borrow_mut();
-            let io = &mut ios[self.index];
+            let io = &mut ios[self.index()];
             match io.ready_event(dir) {
                 Some(ev) => ev,
                 None => {
@@ -215,7 +224,7 @@ impl Registration {
             match f() {
                 Ok(r) => {
                     if drained(&r) {
-                        inner.ios.borrow_mut()[self.index].clear_drained(ev);
+                        inner.ios.borrow_mut()[self.index()].clear_drained(ev);
                     }
                     return Poll::Ready(Ok(r));
                 }
@@ -223,7 +232,7 @@ impl Registration {
                     // Clear and re-check in one borrow: either a newer event is there (try
                     // again at once) or the waker is stored and we park.
                     let mut ios = inner.ios.borrow_mut();
-                    let io = &mut ios[self.index];
+                    let io = &mut ios[self.index()];
                     let next = match io.clear(ev) {
                         Clear::Cleared | Clear::Stale => io.ready_event(dir),
                         // Only final bits, and the OS still says WouldBlock: wait for the
@@ -248,7 +257,7 @@ impl Registration {
 
     fn clear(&self, ev: ReadyEvent) -> Clear {
         match self.inner.upgrade() {
-            Some(inner) => inner.ios.borrow_mut()[self.index].clear(ev),
+            Some(inner) => inner.ios.borrow_mut()[self.index()].clear(ev),
             // The next poll_ready reports the reactor gone.
             None => Clear::Stale,
         }
@@ -258,7 +267,7 @@ impl Registration {
     /// calling it. A `WouldBlock` from `f` clears the readiness it saw.
     pub fn try_io<R>(&self, dir: Direction, f: impl FnOnce() -> io::Result<R>) -> io::Result<R> {
         let inner = self.live()?;
-        let ev = inner.ios.borrow()[self.index].ready_event(dir);
+        let ev = inner.ios.borrow()[self.index()].ready_event(dir);
         drop(inner);
         let Some(ev) = ev else {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -325,7 +334,7 @@ impl Registration {
     /// Cached readiness of `dir` (may be empty). No waker is stored.
     pub fn ready(&self, dir: Direction) -> Ready {
         match self.inner.upgrade() {
-            Some(inner) => inner.ios.borrow()[self.index].ready(dir),
+            Some(inner) => inner.ios.borrow()[self.index()].ready(dir),
             None => Ready::EMPTY,
         }
     }
@@ -342,14 +351,14 @@ impl Registration {
 
     /// The mio token this source is registered with (slot index and generation).
     pub fn token(&self) -> mio::Token {
-        self.token
+        token::pack(self.index(), self.generation)
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
         if let Some(inner) = self.inner.upgrade() {
-            let io = inner.ios.borrow_mut().try_remove(self.index);
+            let io = inner.ios.borrow_mut().try_remove(self.index());
             // Its wakers drop here, after the borrow.
             drop(io);
         }
@@ -359,7 +368,7 @@ impl Drop for Registration {
 impl fmt::Debug for Registration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Registration")
-            .field("token", &self.token)
+            .field("token", &self.token())
             .field("read", &self.ready(Direction::Read))
             .field("write", &self.ready(Direction::Write))
             .finish()
@@ -387,7 +396,7 @@ impl Future for Readiness<'_> {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let mut ios = inner.ios.borrow_mut();
-        let io = &mut ios[this.reg.index];
+        let io = &mut ios[this.reg.index()];
         match io.ready_event(this.dir) {
             Some(ev) if this.after_tick != Some(ev.tick) => {
                 let old = this
@@ -412,7 +421,7 @@ impl Future for Readiness<'_> {
 impl Drop for Readiness<'_> {
     fn drop(&mut self) {
         if let (Some(key), Some(inner)) = (self.waiter, self.reg.inner.upgrade()) {
-            let old = inner.ios.borrow_mut()[self.reg.index].remove_waiter(self.dir, key);
+            let old = inner.ios.borrow_mut()[self.reg.index()].remove_waiter(self.dir, key);
             drop(old);
         }
     }
@@ -441,7 +450,7 @@ mod tests {
     fn deliver(reg: &Registration, read: Ready) {
         let inner = reg.inner.upgrade().unwrap();
         let mut wake = Vec::new();
-        inner.ios.borrow_mut()[reg.index].deliver(read, Ready::EMPTY, &mut wake);
+        inner.ios.borrow_mut()[reg.index()].deliver(read, Ready::EMPTY, &mut wake);
     }
 
     #[test]
@@ -562,7 +571,7 @@ mod tests {
         let (mut sock, reg) = new_reg(&reactor);
         let inner = reg.inner.upgrade().unwrap();
         let mut wake = Vec::new();
-        inner.ios.borrow_mut()[reg.index].deliver(
+        inner.ios.borrow_mut()[reg.index()].deliver(
             Ready::READABLE,
             Ready::WRITABLE | Ready::ERROR,
             &mut wake,

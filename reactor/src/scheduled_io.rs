@@ -17,32 +17,6 @@ const CLEARABLE: Ready = Ready::READABLE
     .union(Ready::ERROR)
     .union(Ready::PRIORITY);
 
-#[derive(Default)]
-struct DirState {
-    ready: Ready,
-    /// Bumped by every event that touches this direction; never by the other direction.
-    tick: u64,
-    /// The `poll_ready` waker: only the last one counts.
-    waker: Option<Waker>,
-    /// One entry per live [`Readiness`](crate::Readiness) future; `None` once woken.
-    waiters: Slab<Option<Waker>>,
-}
-
-impl DirState {
-    fn deliver(&mut self, bits: Ready, wake: &mut Vec<Waker>) {
-        self.ready |= bits;
-        self.tick = self.tick.wrapping_add(1);
-        self.take_wakers(wake);
-    }
-
-    fn take_wakers(&mut self, wake: &mut Vec<Waker>) {
-        wake.extend(self.waker.take());
-        for (_, w) in self.waiters.iter_mut() {
-            wake.extend(w.take());
-        }
-    }
-}
-
 /// Outcome of [`ScheduledIo::clear`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Clear {
@@ -54,16 +28,39 @@ pub(crate) enum Clear {
     Nothing,
 }
 
+/// One registration's state: 64 bytes, one cache line (checked by a test). Per direction
+/// (index [`Direction::index`]): readiness bits, an event tick, and the `poll_ready` waker; the
+/// waiter lists of [`Readiness`](crate::Readiness) futures live in a box allocated on first
+/// use (most sockets never have one: a stream's reader and writer use the per-direction waker).
 pub(crate) struct ScheduledIo {
+    /// Bumped by every event that touches the direction; never by the other direction.
+    ticks: [u64; 2],
+    /// The `poll_ready` wakers: only the last one counts.
+    wakers: [Option<Waker>; 2],
+    /// One entry per live `Readiness` future and direction; `None` once woken.
+    waiters: Option<Box<[Slab<Option<Waker>>; 2]>>,
     pub(crate) generation: u32,
-    dirs: [DirState; 2],
+    ready: [Ready; 2],
+    /// Gives the type a niche, so the reactor slab's `Entry` enum fits in the same 64 bytes.
+    _niche: Niche,
+}
+
+/// A one-value byte: the other 255 values are a niche for enclosing enums.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Niche {
+    Only = 0,
 }
 
 impl ScheduledIo {
     pub(crate) fn new(generation: u32) -> ScheduledIo {
         ScheduledIo {
+            ticks: [0; 2],
+            wakers: [None, None],
+            waiters: None,
             generation,
-            dirs: Default::default(),
+            ready: [Ready::EMPTY; 2],
+            _niche: Niche::Only,
         }
     }
 
@@ -95,20 +92,37 @@ impl ScheduledIo {
 
     pub(crate) fn deliver(&mut self, read: Ready, write: Ready, wake: &mut Vec<Waker>) {
         if !read.is_empty() {
-            self.dirs[0].deliver(read, wake);
+            self.deliver_dir(0, read, wake);
         }
         if !write.is_empty() {
-            self.dirs[1].deliver(write, wake);
+            self.deliver_dir(1, write, wake);
+        }
+    }
+
+    fn deliver_dir(&mut self, i: usize, bits: Ready, wake: &mut Vec<Waker>) {
+        self.ready[i] |= bits;
+        self.ticks[i] = self.ticks[i].wrapping_add(1);
+        self.take_wakers(i, wake);
+    }
+
+    fn take_wakers(&mut self, i: usize, wake: &mut Vec<Waker>) {
+        wake.extend(self.wakers[i].take());
+        if let Some(waiters) = &mut self.waiters {
+            for (_, w) in waiters[i].iter_mut() {
+                wake.extend(w.take());
+            }
         }
     }
 
     /// The direction's readiness if it makes the direction ready.
+    #[inline]
     pub(crate) fn ready_event(&self, dir: Direction) -> Option<ReadyEvent> {
-        let d = &self.dirs[dir.index()];
-        if d.ready.intersects(dir.ready_mask()) {
+        let i = dir.index();
+        let ready = self.ready[i];
+        if ready.intersects(dir.ready_mask()) {
             Some(ReadyEvent {
-                ready: d.ready,
-                tick: d.tick,
+                ready,
+                tick: self.ticks[i],
                 dir,
             })
         } else {
@@ -117,20 +131,20 @@ impl ScheduledIo {
     }
 
     pub(crate) fn ready(&self, dir: Direction) -> Ready {
-        self.dirs[dir.index()].ready
+        self.ready[dir.index()]
     }
 
     /// Clears what `ev` observed unless a newer event arrived in that direction.
     pub(crate) fn clear(&mut self, ev: ReadyEvent) -> Clear {
-        let d = &mut self.dirs[ev.dir.index()];
-        if d.tick != ev.tick {
+        let i = ev.dir.index();
+        if self.ticks[i] != ev.tick {
             return Clear::Stale;
         }
         let bits = ev.ready & CLEARABLE;
         if bits.is_empty() {
             return Clear::Nothing;
         }
-        d.ready = d.ready - bits;
+        self.ready[i] = self.ready[i] - bits;
         Clear::Cleared
     }
 
@@ -140,8 +154,8 @@ impl ScheduledIo {
     /// if `ev` observed `PRIORITY` (urgent data, at which a stream read stops short) nothing
     /// is cleared.
     pub(crate) fn clear_drained(&mut self, ev: ReadyEvent) -> Clear {
-        let d = &mut self.dirs[ev.dir.index()];
-        if d.tick != ev.tick {
+        let i = ev.dir.index();
+        if self.ticks[i] != ev.tick {
             return Clear::Stale;
         }
         let bit = match ev.dir {
@@ -149,16 +163,16 @@ impl ScheduledIo {
             Direction::Read => Ready::READABLE,
             Direction::Write => Ready::WRITABLE,
         };
-        if !d.ready.intersects(bit) {
+        if !self.ready[i].intersects(bit) {
             return Clear::Nothing;
         }
-        d.ready = d.ready - bit;
+        self.ready[i] = self.ready[i] - bit;
         Clear::Cleared
     }
 
     /// Makes `waker` the direction's `poll_ready` waker; returns the replaced one.
     pub(crate) fn set_waker(&mut self, dir: Direction, waker: &Waker) -> Option<Waker> {
-        let slot = &mut self.dirs[dir.index()].waker;
+        let slot = &mut self.wakers[dir.index()];
         match slot {
             Some(w) if w.will_wake(waker) => None,
             _ => slot.replace(waker.clone()),
@@ -173,7 +187,7 @@ impl ScheduledIo {
         key: Option<usize>,
         waker: &Waker,
     ) -> (usize, Option<Waker>) {
-        let waiters = &mut self.dirs[dir.index()].waiters;
+        let waiters = &mut self.waiters.get_or_insert_with(Default::default)[dir.index()];
         match key.and_then(|k| waiters.get_mut(k).map(|w| (k, w))) {
             Some((k, slot)) => match slot {
                 Some(w) if w.will_wake(waker) => (k, None),
@@ -184,19 +198,20 @@ impl ScheduledIo {
     }
 
     pub(crate) fn remove_waiter(&mut self, dir: Direction, key: usize) -> Option<Waker> {
-        self.dirs[dir.index()].waiters.try_remove(key).flatten()
+        self.waiters.as_mut()?[dir.index()]
+            .try_remove(key)
+            .flatten()
     }
 
     /// Moves every waker (both directions, all waiters) into `wake`.
     pub(crate) fn take_all_wakers(&mut self, wake: &mut Vec<Waker>) {
-        for d in &mut self.dirs {
-            d.take_wakers(wake);
-        }
+        self.take_wakers(0, wake);
+        self.take_wakers(1, wake);
     }
 
     #[cfg(test)]
     pub(crate) fn waiter_count(&self, dir: Direction) -> usize {
-        self.dirs[dir.index()].waiters.len()
+        self.waiters.as_ref().map_or(0, |w| w[dir.index()].len())
     }
 }
 
@@ -217,6 +232,42 @@ mod tests {
     fn waker() -> (Arc<Count>, Waker) {
         let c = Arc::new(Count(AtomicUsize::new(0)));
         (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn a_registration_slot_is_one_cache_line() {
+        // The reactor's slab stores `slab::Entry<ScheduledIo>`, an enum shaped like this one.
+        #[allow(dead_code)]
+        enum Entry {
+            Vacant(usize),
+            Occupied(ScheduledIo),
+        }
+        assert!(std::mem::size_of::<ScheduledIo>() <= 64);
+        assert!(std::mem::size_of::<Entry>() <= 64);
+    }
+
+    #[test]
+    fn waiter_lists_are_allocated_on_first_use_only() {
+        let mut io = ScheduledIo::new(0);
+        let (_c, w) = waker();
+        assert!(io.waiters.is_none());
+        assert!(io.set_waker(Direction::Read, &w).is_none());
+        assert!(io.remove_waiter(Direction::Read, 0).is_none());
+        assert!(
+            io.waiters.is_none(),
+            "no waiter storage for poll_ready users"
+        );
+        let (k, _) = io.set_waiter(Direction::Write, None, &w);
+        assert_eq!(io.waiter_count(Direction::Write), 1);
+        assert_eq!(io.waiter_count(Direction::Read), 0);
+        let mut wake = Vec::new();
+        io.take_all_wakers(&mut wake);
+        assert_eq!(wake.len(), 2, "the poll_ready waker and the waiter");
+        assert!(
+            io.remove_waiter(Direction::Write, k).is_none(),
+            "already woken"
+        );
+        assert_eq!(io.waiter_count(Direction::Write), 0);
     }
 
     #[test]
