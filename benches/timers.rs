@@ -1,10 +1,19 @@
 //! Timer benchmarks: strand's timer wheel against tokio's, in the same run.
 //!
-//! Run: `cargo bench --bench timers`
+//! Run: `cargo bench --bench timers` (criterion).
+//!
+//! Two extra modes, chosen by environment variable, for a shared noisy machine:
+//!
+//! - `TIMERS_ONCE=<case>/<rt>` (`insert_cancel` or `fire_many`, `strand` or `tokio`) runs one
+//!   iteration of one case and exits, e.g. under
+//!   `valgrind --tool=callgrind <bench binary>` to count instructions per sleep.
+//! - `TIMERS_INTERLEAVED=<rounds>` runs both cases `rounds` times, strand and tokio
+//!   alternating, so both see the same load, and prints medians of wall time and of the
+//!   thread's CPU time, and the strand / tokio ratios.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use futures_lite::future::poll_once;
 
 /// Sleeps created, registered (polled once) and cancelled by `timers::insert_cancel`.
@@ -14,38 +23,72 @@ const FIRE_MANY: usize = 100_000;
 /// Longest sleep in `timers::fire_many`, in ms (they spread over 1..=FIRE_SPREAD_MS).
 const FIRE_SPREAD_MS: u64 = 50;
 
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+fn strand_insert_cancel(rt: &strand::Runtime) {
+    rt.block_on(async {
+        for i in 0..INSERT_CANCEL {
+            let mut s = std::pin::pin!(strand::time::sleep(Duration::from_millis(
+                1_000 + (i as u64 % 10_000)
+            )));
+            assert!(poll_once(s.as_mut()).await.is_none());
+        }
+    })
+}
+
+fn tokio_insert_cancel(rt: &tokio::runtime::Runtime) {
+    rt.block_on(async {
+        for i in 0..INSERT_CANCEL {
+            let mut s = std::pin::pin!(tokio::time::sleep(Duration::from_millis(
+                1_000 + (i as u64 % 10_000)
+            )));
+            assert!(poll_once(s.as_mut()).await.is_none());
+        }
+    })
+}
+
+fn strand_fire_many(rt: &strand::Runtime) {
+    rt.block_on(async {
+        let hs: Vec<_> = (0..FIRE_MANY)
+            .map(|i| {
+                strand::spawn(strand::time::sleep(Duration::from_millis(
+                    1 + i as u64 % FIRE_SPREAD_MS,
+                )))
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    })
+}
+
+fn tokio_fire_many(rt: &tokio::runtime::Runtime) {
+    rt.block_on(async {
+        let hs: Vec<_> = (0..FIRE_MANY)
+            .map(|i| {
+                tokio::spawn(tokio::time::sleep(Duration::from_millis(
+                    1 + i as u64 % FIRE_SPREAD_MS,
+                )))
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    })
+}
+
 fn insert_cancel(c: &mut Criterion) {
     let mut g = c.benchmark_group("timers::insert_cancel");
     g.sample_size(10);
     let rt = strand::Runtime::new().unwrap();
-    g.bench_function("strand", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for i in 0..INSERT_CANCEL {
-                    let mut s = std::pin::pin!(strand::time::sleep(Duration::from_millis(
-                        1_000 + (i as u64 % 10_000)
-                    )));
-                    assert!(poll_once(s.as_mut()).await.is_none());
-                }
-            })
-        })
-    });
-    let trt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    g.bench_function("tokio", |b| {
-        b.iter(|| {
-            trt.block_on(async {
-                for i in 0..INSERT_CANCEL {
-                    let mut s = std::pin::pin!(tokio::time::sleep(Duration::from_millis(
-                        1_000 + (i as u64 % 10_000)
-                    )));
-                    assert!(poll_once(s.as_mut()).await.is_none());
-                }
-            })
-        })
-    });
+    g.bench_function("strand", |b| b.iter(|| strand_insert_cancel(&rt)));
+    let trt = tokio_rt();
+    g.bench_function("tokio", |b| b.iter(|| tokio_insert_cancel(&trt)));
     g.finish();
 }
 
@@ -65,42 +108,17 @@ fn fire_many(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let t0 = thread_cpu();
             for _ in 0..iters {
-                rt.block_on(async {
-                    let hs: Vec<_> = (0..FIRE_MANY)
-                        .map(|i| {
-                            strand::spawn(strand::time::sleep(Duration::from_millis(
-                                1 + i as u64 % FIRE_SPREAD_MS,
-                            )))
-                        })
-                        .collect();
-                    for h in hs {
-                        h.await.unwrap();
-                    }
-                });
+                strand_fire_many(&rt);
             }
             thread_cpu() - t0
         })
     });
-    let trt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
+    let trt = tokio_rt();
     g.bench_function("tokio", |b| {
         b.iter_custom(|iters| {
             let t0 = thread_cpu();
             for _ in 0..iters {
-                trt.block_on(async {
-                    let hs: Vec<_> = (0..FIRE_MANY)
-                        .map(|i| {
-                            tokio::spawn(tokio::time::sleep(Duration::from_millis(
-                                1 + i as u64 % FIRE_SPREAD_MS,
-                            )))
-                        })
-                        .collect();
-                    for h in hs {
-                        h.await.unwrap();
-                    }
-                });
+                tokio_fire_many(&trt);
             }
             thread_cpu() - t0
         })
@@ -108,5 +126,72 @@ fn fire_many(c: &mut Criterion) {
     g.finish();
 }
 
+/// Wall and thread CPU time of one run of `f`.
+fn measure(f: impl FnOnce()) -> (Duration, Duration) {
+    let (w0, c0) = (Instant::now(), thread_cpu());
+    f();
+    (w0.elapsed(), thread_cpu() - c0)
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn interleaved(rounds: usize) {
+    let rt = strand::Runtime::new().unwrap();
+    let trt = tokio_rt();
+    // Warm-up: the wheel's slab and the executor's caches reach their steady size.
+    strand_insert_cancel(&rt);
+    tokio_insert_cancel(&trt);
+    strand_fire_many(&rt);
+    tokio_fire_many(&trt);
+    let mut runs: [Vec<(Duration, Duration)>; 4] = Default::default();
+    for _ in 0..rounds {
+        runs[0].push(measure(|| strand_insert_cancel(&rt)));
+        runs[1].push(measure(|| tokio_insert_cancel(&trt)));
+        runs[2].push(measure(|| strand_fire_many(&rt)));
+        runs[3].push(measure(|| tokio_fire_many(&trt)));
+    }
+    let med = |i: usize| {
+        let mut w: Vec<_> = runs[i].iter().map(|r| r.0).collect();
+        let mut c: Vec<_> = runs[i].iter().map(|r| r.1).collect();
+        (median(&mut w), median(&mut c))
+    };
+    println!("{rounds} interleaved rounds, medians (wall / thread CPU):");
+    for (case, s, t) in [("insert_cancel", 0, 1), ("fire_many", 2, 3)] {
+        let (sw, sc) = med(s);
+        let (tw, tc) = med(t);
+        println!(
+            "{case:>14}: strand {:>9.2?} / {:>9.2?}   tokio {:>9.2?} / {:>9.2?}   \
+             ratio wall {:.2}  cpu {:.2}",
+            sw,
+            sc,
+            tw,
+            tc,
+            sw.as_secs_f64() / tw.as_secs_f64(),
+            sc.as_secs_f64() / tc.as_secs_f64(),
+        );
+    }
+}
+
 criterion_group!(benches, insert_cancel, fire_many);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(which) = std::env::var("TIMERS_ONCE") {
+        match which.as_str() {
+            "insert_cancel/strand" => strand_insert_cancel(&strand::Runtime::new().unwrap()),
+            "insert_cancel/tokio" => tokio_insert_cancel(&tokio_rt()),
+            "fire_many/strand" => strand_fire_many(&strand::Runtime::new().unwrap()),
+            "fire_many/tokio" => tokio_fire_many(&tokio_rt()),
+            other => panic!("TIMERS_ONCE: unknown case {other:?}"),
+        }
+        return;
+    }
+    if let Ok(rounds) = std::env::var("TIMERS_INTERLEAVED") {
+        interleaved(rounds.parse().expect("TIMERS_INTERLEAVED=<rounds>"));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -62,7 +62,17 @@ pub struct Clock {
     base: Cell<Instant>,
     /// Real time at which the clock read `base`; `None` while paused.
     anchor: Cell<Option<Instant>>,
+    /// The latest time [`now`](Clock::now) returned: a lower bound of the current time that
+    /// costs no clock read.
+    latest: Cell<Instant>,
+    /// `latest + NEAR` (computed with each reading, so that [`is_due`](Clock::is_due) needs
+    /// only comparisons).
+    near: Cell<Instant>,
 }
+
+/// How far past [`Clock`]'s latest reading a deadline may be for [`Clock::is_due`] to read the
+/// real clock to check it; a deadline farther out is taken as not yet due.
+const NEAR: Duration = Duration::from_millis(1);
 
 impl Clock {
     pub(crate) fn new() -> Clock {
@@ -71,17 +81,41 @@ impl Clock {
             origin: now,
             base: Cell::new(now),
             anchor: Cell::new(Some(now)),
+            latest: Cell::new(now),
+            near: Cell::new(now + NEAR),
         }
     }
 
     /// The current time of this clock.
+    #[inline]
     pub fn now(&self) -> Instant {
-        match self.anchor.get() {
+        let now = match self.anchor.get() {
             // Never paused or advanced (the common case): no offset to apply, so skip the
-            // elapsed-time arithmetic on this hot path (timers read the clock per poll).
+            // elapsed-time arithmetic on this hot path (every sleep reads the clock once).
             Some(anchor) if anchor == self.base.get() => Instant::now(),
             Some(anchor) => saturating_add(self.base.get(), anchor.elapsed()),
             None => self.base.get(),
+        };
+        self.latest.set(now);
+        self.near.set(now.checked_add(NEAR).unwrap_or(now));
+        now
+    }
+
+    /// Whether `deadline` has passed, reading the real clock only when it must: a deadline at
+    /// or before the latest reading of [`now`](Clock::now) has passed (no read); one more than
+    /// [`NEAR`] (1 ms) after it is taken as not yet due (no read; a caller that then arms a
+    /// timer sees it fire at the next reactor turn if it has in fact passed); in between, and
+    /// always while paused (where reading is free), the clock decides. So it never answers
+    /// `true` early, and `sleep(0)` or a deadline taken from `now()` is due without a read.
+    #[inline]
+    pub(crate) fn is_due(&self, deadline: Instant) -> bool {
+        let latest = self.latest.get();
+        if deadline <= latest {
+            return true;
+        }
+        match self.anchor.get() {
+            None => deadline <= self.base.get(),
+            Some(_) => deadline <= self.near.get() && deadline <= self.now(),
         }
     }
 
@@ -122,6 +156,8 @@ impl Clock {
     /// never overflow.
     pub fn advance(&self, duration: Duration) {
         self.base.set(saturating_add(self.base.get(), duration));
+        // A deadline the jump passed is then due without the slow check.
+        self.now();
     }
 
     /// Moves the clock forward to `instant`; an instant at or before [`now`](Clock::now) does
@@ -178,6 +214,40 @@ mod tests {
         let frozen = c.now();
         assert!(frozen >= before && frozen - before < Duration::from_millis(1));
         assert_eq!((frozen - c.origin()).subsec_nanos() % 1_000_000, 0);
+    }
+
+    #[test]
+    fn is_due_never_answers_early() {
+        let c = Clock::new();
+        let now = c.now();
+        assert!(c.is_due(now));
+        assert!(c.is_due(now - Duration::from_secs(1)));
+        assert!(!c.is_due(now + Duration::from_secs(1)));
+        // Within a millisecond of the latest reading the clock decides.
+        let near = now + Duration::from_micros(500);
+        if c.is_due(near) {
+            assert!(Instant::now() >= near);
+        }
+        std::thread::sleep(Duration::from_millis(1));
+        assert!(c.is_due(near));
+        // A deadline far past the latest reading is not due even once it has passed by the
+        // real clock; a fresh reading then shows it.
+        let later = c.now() + Duration::from_millis(2);
+        std::thread::sleep(Duration::from_millis(3));
+        assert!(!c.is_due(later));
+        c.now();
+        assert!(c.is_due(later));
+    }
+
+    #[test]
+    fn is_due_with_a_paused_clock_follows_the_clock() {
+        let c = Clock::new();
+        c.pause();
+        let t0 = c.now();
+        assert!(!c.is_due(t0 + Duration::from_secs(10)));
+        c.advance(Duration::from_secs(10));
+        assert!(c.is_due(t0 + Duration::from_secs(10)));
+        assert!(!c.is_due(t0 + Duration::from_secs(11)));
     }
 
     #[test]

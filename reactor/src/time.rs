@@ -8,12 +8,13 @@
 //! [`Reactor::turn`](crate::Reactor::turn) that sees the clock at or past that millisecond (a
 //! deadline already in the past fires at the next turn, which then does not block; one within
 //! the current millisecond waits for the millisecond to end). Huge deadlines are clamped, never
-//! overflow. Callers that want "a zero or past deadline completes at once" check
-//! `deadline <= now()` before registering (as `strand::time::Sleep` does).
+//! overflow. Callers that want "a zero or past deadline completes at once" use [`start`]
+//! instead of [`register`] for the first poll (as `strand::time::Sleep` does): one reactor
+//! visit that either reports the deadline passed or arms the timer.
 //!
 //! # Key lifecycle
 //!
-//! A key is live from [`register`] until it is consumed: [`poll_timer`] returning `Ready`
+//! A key is live from [`register`] (or [`start`]) until it is consumed: [`poll_timer`] returning `Ready`
 //! (the timer fired) or [`cancel`]. Every registered key must end one of these two ways (a
 //! `Sleep` cancels in `Drop`), or its slot stays allocated until the reactor drops. A consumed
 //! key is stale; its slab slot may be reused, but the generation in the key keeps it from ever
@@ -75,6 +76,7 @@ impl Timers {
     /// The tick a deadline fires at: the deadline rounded up to the next millisecond since
     /// the origin, clamped. A tick at or before the wheel's last processed tick lands in its
     /// expired list and fires at the next turn.
+    #[inline]
     fn deadline_tick(&self, deadline: Instant) -> u64 {
         let d = deadline.saturating_duration_since(self.origin);
         let ms = u64::from(d.subsec_nanos().div_ceil(1_000_000));
@@ -82,6 +84,18 @@ impl Timers {
             .saturating_mul(1_000)
             .saturating_add(ms)
             .min(MAX_TICK)
+    }
+
+    /// Arms a timer with a clone of `waker` for `deadline`.
+    #[inline]
+    fn arm(&mut self, reactor: u64, deadline: Instant, waker: &Waker) -> TimerKey {
+        let tick = self.deadline_tick(deadline);
+        let id = self.wheel.insert(tick, Some(waker.clone()), false);
+        TimerKey {
+            reactor,
+            id,
+            deadline,
+        }
     }
 
     fn now_tick(&self, now: Instant) -> u64 {
@@ -176,14 +190,57 @@ pub fn now() -> Instant {
 pub fn register(deadline: Instant, waker: &Waker) -> Option<TimerKey> {
     with_current(|r| {
         let r = r?;
-        let mut timers = r.timers.borrow_mut();
-        let tick = timers.deadline_tick(deadline);
-        let id = timers.wheel.insert(tick, Some(waker.clone()), false);
-        Some(TimerKey {
-            reactor: r.id,
-            id,
-            deadline,
-        })
+        Some(r.timers.borrow_mut().arm(r.id, deadline, waker))
+    })
+}
+
+/// What [`start`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The deadline has passed: no timer was armed.
+    Elapsed,
+    /// A timer is armed for the deadline (as by [`register`]).
+    Armed(TimerKey),
+}
+
+/// The first poll of a timer future in one reactor visit: [`Start::Elapsed`] if `deadline`
+/// has passed, otherwise arms a timer as [`register`] does. Returns `None` outside a runtime.
+///
+/// It never answers `Elapsed` early, and answers it without reading the clock for a deadline
+/// at or before the latest time the reactor's clock returned (so `now() + 0`, or a deadline
+/// taken from `now()`, completes at once). A deadline less than a millisecond after that
+/// reading is checked against the clock; a later one is armed without a clock read, so one
+/// that has in fact passed (the thread was busy for longer than that since the clock was
+/// last read) fires at the next reactor turn, which then does not block.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::task::{Wake, Waker};
+/// use std::time::Duration;
+/// use strand_reactor::{time, Reactor};
+///
+/// struct Noop;
+/// impl Wake for Noop { fn wake(self: Arc<Self>) {} }
+///
+/// let reactor = Reactor::new().unwrap();
+/// let _enter = reactor.enter();
+/// let waker = Waker::from(Arc::new(Noop));
+/// assert_eq!(time::start(time::now(), &waker), Some(time::Start::Elapsed));
+/// let later = time::now() + Duration::from_secs(5);
+/// let Some(time::Start::Armed(key)) = time::start(later, &waker) else { panic!() };
+/// assert_eq!(reactor.timers(), 1);
+/// time::cancel(key);
+/// ```
+#[inline]
+pub fn start(deadline: Instant, waker: &Waker) -> Option<Start> {
+    with_current(|r| {
+        let r = r?;
+        if r.clock.is_due(deadline) {
+            return Some(Start::Elapsed);
+        }
+        Some(Start::Armed(
+            r.timers.borrow_mut().arm(r.id, deadline, waker),
+        ))
     })
 }
 

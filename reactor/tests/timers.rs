@@ -247,6 +247,69 @@ fn zero_and_past_deadlines_fire_at_the_next_turn() {
 }
 
 #[test]
+fn start_completes_passed_deadlines_at_once_and_never_early() {
+    let reactor = Reactor::new().unwrap();
+    let _e = reactor.enter();
+    let (count, waker) = counter();
+    // A deadline at or before a clock reading, or a millisecond past: passed, no timer armed.
+    let now = time::now();
+    assert_eq!(time::start(now, &waker), Some(time::Start::Elapsed));
+    assert_eq!(
+        time::start(now - ms(10), &waker),
+        Some(time::Start::Elapsed)
+    );
+    std::thread::sleep(ms(2));
+    assert_eq!(time::start(now + ms(1), &waker), Some(time::Start::Elapsed));
+    assert_eq!(reactor.timer_slots(), 0);
+    // Not yet due: armed, and it fires no earlier than its deadline.
+    for d in [1, 2, 5, 100] {
+        let deadline = time::now() + ms(d);
+        // (On a loaded machine the thread may lose the CPU for longer than `d` right here.)
+        match time::start(deadline, &waker).unwrap() {
+            time::Start::Elapsed => assert!(Instant::now() >= deadline, "elapsed early"),
+            time::Start::Armed(key) => {
+                let start = Instant::now();
+                while poll(key, &waker).is_pending() {
+                    assert!(start.elapsed() < LIMIT);
+                    reactor.turn(None).unwrap();
+                }
+                assert!(Instant::now() >= deadline, "fired early");
+            }
+        }
+    }
+    assert!(count.get() >= 1);
+    // A deadline that passed while the thread was busy without reading the clock is either
+    // seen as passed or armed so that it fires at the very next turn, which does not block.
+    let deadline = time::now() + ms(3);
+    std::thread::sleep(ms(6));
+    match time::start(deadline, &waker).unwrap() {
+        time::Start::Elapsed => {}
+        time::Start::Armed(key) => {
+            assert_eq!(reactor.turn(None).unwrap().timers_fired, 1);
+            assert!(poll(key, &waker).is_ready());
+        }
+    }
+    assert_eq!(reactor.timer_slots(), 0);
+}
+
+#[test]
+fn start_with_a_paused_clock_is_exact() {
+    let reactor = Reactor::new().unwrap();
+    let _e = reactor.enter();
+    let (_count, waker) = counter();
+    reactor.clock().pause();
+    let t0 = time::now();
+    reactor.clock().advance(ms(50));
+    // Passed by the paused clock although nobody read it since the jump.
+    assert_eq!(time::start(t0 + ms(50), &waker), Some(time::Start::Elapsed));
+    let Some(time::Start::Armed(key)) = time::start(t0 + ms(51), &waker) else {
+        panic!("a deadline past the paused clock is not due");
+    };
+    time::cancel(key);
+    assert_eq!(reactor.timer_slots(), 0);
+}
+
+#[test]
 fn only_the_last_timer_waker_is_woken() {
     let reactor = Reactor::new().unwrap();
     let _e = reactor.enter();

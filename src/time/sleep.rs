@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use strand_executor::coop;
-use strand_reactor::time::{self as rtime, TimerKey};
+use strand_reactor::time::{self as rtime, Start, TimerKey};
 
 use super::Instant;
 
@@ -25,6 +25,7 @@ use super::Instant;
 ///
 /// # Panics
 /// Polling the returned [`Sleep`] outside a strand runtime panics.
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep::new(Instant::now().saturating_add(duration))
 }
@@ -52,25 +53,33 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// Cancel safety: dropping a `Sleep` is always safe; nothing is lost.
 pub struct Sleep {
     deadline: Instant,
-    key: Option<TimerKey>,
-    fired: bool,
+    state: State,
+}
+
+/// Where a [`Sleep`] is: not yet polled (since creation or `reset`), waiting on a timer of
+/// the wheel, or done.
+#[derive(Clone, Copy)]
+enum State {
+    Idle,
+    Armed(TimerKey),
+    Elapsed,
 }
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline)
-            .field("fired", &self.fired)
+            .field("fired", &matches!(self.state, State::Elapsed))
             .finish()
     }
 }
 
 impl Sleep {
+    #[inline]
     pub(crate) fn new(deadline: Instant) -> Sleep {
         Sleep {
             deadline,
-            key: None,
-            fired: false,
+            state: State::Idle,
         }
     }
 
@@ -94,7 +103,7 @@ impl Sleep {
     /// assert!(!strand::time::sleep(Duration::from_secs(60)).is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        self.fired || self.deadline <= Instant::now()
+        matches!(self.state, State::Elapsed) || self.deadline <= Instant::now()
     }
 
     /// Moves the deadline, earlier or later, also after the sleep completed. The new deadline
@@ -111,42 +120,39 @@ impl Sleep {
     /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
-        if let Some(key) = this.key.take() {
+        if let State::Armed(key) = this.state {
             rtime::cancel(key);
         }
         this.deadline = deadline;
-        this.fired = false;
+        this.state = State::Idle;
     }
 
     /// Polls without spending the cooperative budget (used by `Timeout`, whose inner future
     /// already spent it).
+    #[inline]
     pub(crate) fn poll_unconstrained(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.fired {
-            return Poll::Ready(());
-        }
-        match self.key {
-            None => {
-                if self.deadline <= Instant::now() {
-                    self.fired = true;
-                    return Poll::Ready(());
+        match self.state {
+            State::Elapsed => Poll::Ready(()),
+            // First poll: one reactor visit completes a passed deadline or arms the timer.
+            State::Idle => match rtime::start(self.deadline.into_std(), cx.waker()) {
+                Some(Start::Elapsed) => {
+                    self.state = State::Elapsed;
+                    Poll::Ready(())
                 }
-                match rtime::register(self.deadline.into_std(), cx.waker()) {
-                    Some(key) => {
-                        self.key = Some(key);
-                        self.note_wait();
-                        Poll::Pending
-                    }
-                    None => panic!(
-                        "a strand `Sleep` was polled outside of a strand runtime: timers need \
-                         the reactor of `#[strand::main]`, `#[strand::test]` or \
-                         `Runtime::block_on`"
-                    ),
+                Some(Start::Armed(key)) => {
+                    self.state = State::Armed(key);
+                    self.note_wait();
+                    Poll::Pending
                 }
-            }
-            Some(key) => match rtime::poll_timer(key, cx) {
+                None => panic!(
+                    "a strand `Sleep` was polled outside of a strand runtime: timers need \
+                     the reactor of `#[strand::main]`, `#[strand::test]` or \
+                     `Runtime::block_on`"
+                ),
+            },
+            State::Armed(key) => match rtime::poll_timer(key, cx) {
                 Poll::Ready(()) => {
-                    self.key = None;
-                    self.fired = true;
+                    self.state = State::Elapsed;
                     Poll::Ready(())
                 }
                 Poll::Pending => {
@@ -158,6 +164,7 @@ impl Sleep {
     }
 
     /// Tells the runtime's task dump what the current task waits on (`Pending` path only).
+    #[inline]
     fn note_wait(&self) {
         strand_executor::diag::set_wait_reason(strand_executor::diag::WaitReason::Timer {
             deadline: self.deadline.into_std(),
@@ -181,7 +188,7 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        if let State::Armed(key) = self.state {
             rtime::cancel(key);
         }
     }

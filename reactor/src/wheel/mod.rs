@@ -6,9 +6,11 @@
 //! wheel once `elapsed` enters their 2^36-tick epoch. Deadlines at or before `elapsed` sit in an
 //! expired list that the next [`Wheel::process`] fires first.
 //!
-//! Entries live in a [`Slab`] and are linked into per-slot doubly linked lists by slab index,
-//! so insert and cancel are O(1) and a steady state of insert/cancel allocates nothing (the
-//! slab reuses its vacant entries). Each level has a 64-bit occupancy bitmap.
+//! Entries live in a table of their own (a `Vec` with a free list threaded through the unused
+//! entries) and are linked into per-slot doubly linked lists by index, so insert and cancel are
+//! O(1), touch one entry plus at most two neighbours, and a steady state of insert/cancel
+//! allocates nothing (freed entries are reused, most recently freed first). Each level has a
+//! 64-bit occupancy bitmap.
 //!
 //! Invariant (for every armed entry with `when > elapsed`): if `when ^ elapsed < 2^36`, the
 //! entry is at level `L` = the 6-bit group of the highest bit in which `when` and `elapsed`
@@ -19,7 +21,6 @@
 //! then land at a lower level: "cascading"), so the invariant holds after each step.
 
 mod entry;
-mod level;
 
 #[cfg(test)]
 mod tests;
@@ -27,20 +28,24 @@ mod tests;
 use std::mem;
 use std::task::Waker;
 
-use slab::Slab;
-
-use entry::{Entry, List};
-use level::{Level, SLOTS, SLOT_BITS};
+use entry::{Entry, DETACHED, FIRED, VACANT};
 
 /// "No entry" in the intrusive lists.
 pub(crate) const NIL: u32 = u32::MAX;
 pub(crate) const LEVELS: usize = 6;
+const SLOT_BITS: u32 = 6;
+const SLOTS: usize = 1 << SLOT_BITS;
 /// Ticks covered by the wheel's levels: 2^36 ms.
 pub(crate) const WHEEL_BITS: u32 = SLOT_BITS * LEVELS as u32;
 /// Largest deadline tick; farther deadlines are clamped to it (about 146 million years).
 pub(crate) const MAX_TICK: u64 = 1 << 62;
 
-/// A timer's identity: slab index plus the generation it was created with.
+/// List heads: `level * 64 + slot` for the wheel's slots, then these two.
+const OVERFLOW: u16 = (LEVELS * SLOTS) as u16;
+const EXPIRED: u16 = OVERFLOW + 1;
+const HEADS: usize = EXPIRED as usize + 1;
+
+/// A timer's identity: entry index plus the generation it was created with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TimerId {
     pub(crate) index: u32,
@@ -58,31 +63,33 @@ pub(crate) enum TimerPoll {
 }
 
 pub(crate) struct Wheel {
-    entries: Slab<Entry>,
-    levels: [Level; LEVELS],
-    overflow: u32,
+    entries: Vec<Entry>,
+    /// First free entry (`NIL`: none); free entries chain through `next`.
+    free: u32,
+    /// Entries in use (armed, or fired and not yet consumed).
+    used: usize,
+    heads: [u32; HEADS],
+    /// Bit `s` of `occupied[L]` is set iff slot `s` of level `L` is non-empty.
+    occupied: [u64; LEVELS],
     /// Lower bound of the deadlines in the overflow list (`u64::MAX` when empty). It may be
     /// stale-low after a cancel, which only costs a spurious `process` step.
     overflow_min: u64,
-    expired: u32,
     elapsed: u64,
     armed: usize,
-    next_generation: u32,
     scratch: Vec<u32>,
 }
 
 impl Wheel {
     pub(crate) fn new() -> Wheel {
-        const EMPTY: Level = Level::new();
         Wheel {
-            entries: Slab::new(),
-            levels: [EMPTY; LEVELS],
-            overflow: NIL,
+            entries: Vec::new(),
+            free: NIL,
+            used: 0,
+            heads: [NIL; HEADS],
+            occupied: [0; LEVELS],
             overflow_min: u64::MAX,
-            expired: NIL,
             elapsed: 0,
             armed: 0,
-            next_generation: 0,
             scratch: Vec::new(),
         }
     }
@@ -98,9 +105,9 @@ impl Wheel {
         self.armed
     }
 
-    /// Occupied slab entries: armed timers plus fired ones whose key was not yet consumed.
+    /// Entries in use: armed timers plus fired ones whose key was not yet consumed.
     pub(crate) fn slots(&self) -> usize {
-        self.entries.len()
+        self.used
     }
 
     #[cfg(test)]
@@ -111,68 +118,88 @@ impl Wheel {
     /// Arms a timer for tick `when` (clamped to [`MAX_TICK`]). A `when` at or before
     /// `elapsed` fires at the next [`process`](Wheel::process). An `ephemeral` timer frees
     /// itself when it fires.
+    #[inline]
     pub(crate) fn insert(&mut self, when: u64, waker: Option<Waker>, ephemeral: bool) -> TimerId {
-        let generation = self.next_generation;
-        self.next_generation = self.next_generation.wrapping_add(1);
-        let index =
-            self.entries
-                .insert(Entry::new(when.min(MAX_TICK), generation, waker, ephemeral));
-        assert!(
-            index < NIL as usize,
-            "strand: more than 4 billion live timers"
-        );
-        let index = index as u32;
+        let index = match self.free {
+            NIL => {
+                let index = self.entries.len();
+                assert!(
+                    index < NIL as usize,
+                    "strand: more than 4 billion live timers"
+                );
+                self.entries.push(Entry::vacant());
+                index as u32
+            }
+            free => {
+                self.free = self.entries[free as usize].next;
+                free
+            }
+        };
+        self.used += 1;
         self.armed += 1;
-        self.place(index);
+        let when = when.min(MAX_TICK);
+        let list = self.list_for(when);
+        let e = &mut self.entries[index as usize];
+        debug_assert_eq!(e.list, VACANT);
+        e.when = when;
+        e.ephemeral = ephemeral;
+        e.waker = waker;
+        let generation = e.generation;
+        self.push(list, index);
         TimerId { index, generation }
     }
 
-    fn live(&self, id: TimerId) -> bool {
-        matches!(self.entries.get(id.index as usize), Some(e) if e.generation == id.generation)
+    /// The entry `id` names, if it is still in use.
+    #[inline]
+    fn live(&self, id: TimerId) -> Option<&Entry> {
+        // A freed entry's generation moved on, and a vacant one's matches no issued id.
+        self.entries
+            .get(id.index as usize)
+            .filter(|e| e.generation == id.generation)
     }
 
     /// Moves a live timer's deadline (re-arming it if it had fired). Returns false for a stale
     /// id.
     pub(crate) fn reset(&mut self, id: TimerId, when: u64) -> bool {
-        if !self.live(id) {
+        let Some(e) = self.live(id) else {
             return false;
-        }
-        let e = &mut self.entries[id.index as usize];
-        if e.fired {
-            e.fired = false;
+        };
+        if e.list == FIRED {
             self.armed += 1;
         } else {
             self.unlink(id.index);
         }
-        self.entries[id.index as usize].when = when.min(MAX_TICK);
-        self.place(id.index);
+        let when = when.min(MAX_TICK);
+        self.entries[id.index as usize].when = when;
+        let list = self.list_for(when);
+        self.push(list, id.index);
         true
     }
 
     /// Removes a live timer, armed or fired. Returns its waker (to drop outside borrows), or
     /// `None` for a stale id.
+    #[inline]
     pub(crate) fn cancel(&mut self, id: TimerId) -> Option<Option<Waker>> {
-        if !self.live(id) {
-            return None;
-        }
-        if !self.entries[id.index as usize].fired {
+        let e = self.live(id)?;
+        if e.list != FIRED {
             self.unlink(id.index);
             self.armed -= 1;
         }
-        Some(self.entries.remove(id.index as usize).waker)
+        Some(self.free_entry(id.index))
     }
 
     /// Checks a timer: a fired one is freed (`Fired`), an armed one stores `waker`.
+    #[inline]
     pub(crate) fn poll(&mut self, id: TimerId, waker: &Waker) -> TimerPoll {
-        if !self.live(id) {
+        let Some(e) = self.live(id) else {
             return TimerPoll::Stale;
-        }
-        let e = &mut self.entries[id.index as usize];
-        if e.fired {
-            let e = self.entries.remove(id.index as usize);
-            debug_assert!(e.waker.is_none());
+        };
+        if e.list == FIRED {
+            let w = self.free_entry(id.index);
+            debug_assert!(w.is_none());
             return TimerPoll::Fired;
         }
+        let e = &mut self.entries[id.index as usize];
         match &e.waker {
             Some(w) if w.will_wake(waker) => TimerPoll::Pending(None),
             _ => TimerPoll::Pending(e.waker.replace(waker.clone())),
@@ -182,31 +209,39 @@ impl Wheel {
     /// Whether `id` names a live timer that has fired and not been consumed.
     #[cfg(test)]
     pub(crate) fn is_fired(&self, id: TimerId) -> bool {
-        self.live(id) && self.entries[id.index as usize].fired
+        self.live(id).is_some_and(|e| e.list == FIRED)
     }
 
     /// The next tick at which [`process`](Wheel::process) has work: a deadline, or a slot
     /// start where timers cascade to a lower level (never later than the earliest armed
     /// deadline). `elapsed` itself when expired timers wait; `None` when nothing is armed.
     pub(crate) fn next_expiration(&self) -> Option<u64> {
-        if self.expired != NIL {
+        if self.heads[EXPIRED as usize] != NIL {
             return Some(self.elapsed);
         }
-        if let Some((_, _, start)) = self.next_slot() {
+        if let Some((_, start)) = self.next_slot() {
             return Some(start);
         }
-        if self.overflow != NIL {
+        if self.heads[OVERFLOW as usize] != NIL {
             return Some(epoch_start(self.overflow_min).max(self.elapsed + 1));
         }
         None
     }
 
-    /// The lowest occupied slot of the lowest non-empty level, with its start tick.
-    fn next_slot(&self) -> Option<(usize, usize, u64)> {
-        for (level, l) in self.levels.iter().enumerate() {
-            if let Some(slot) = l.first_occupied() {
-                debug_assert!(slot > Level::slot_of(level, self.elapsed));
-                return Some((level, slot, Level::slot_start(level, slot, self.elapsed)));
+    /// The lowest occupied slot of the lowest non-empty level (as a list head index), with
+    /// its start tick.
+    ///
+    /// Every occupied slot of a level is strictly after the slot that `elapsed` falls in, so
+    /// the lowest occupied slot is also the next one in time.
+    fn next_slot(&self) -> Option<(u16, u64)> {
+        for (level, &bits) in self.occupied.iter().enumerate() {
+            if bits != 0 {
+                let slot = bits.trailing_zeros() as u64;
+                let shift = SLOT_BITS * level as u32;
+                debug_assert!(slot > (self.elapsed >> shift) & (SLOTS as u64 - 1));
+                let span_mask = (1u64 << (shift + SLOT_BITS)) - 1;
+                let start = (self.elapsed & !span_mask) + (slot << shift);
+                return Some(((level * SLOTS) as u16 + slot as u16, start));
             }
         }
         None
@@ -221,9 +256,9 @@ impl Wheel {
         mut on_fire: impl FnMut(TimerId, Option<Waker>),
     ) -> usize {
         let mut fired = 0;
-        if self.expired != NIL {
+        if self.heads[EXPIRED as usize] != NIL {
             let mut batch = mem::take(&mut self.scratch);
-            let mut cur = self.take_list(List::Expired);
+            let mut cur = self.take_list(EXPIRED);
             while cur != NIL {
                 batch.push(cur);
                 cur = self.detach_next(cur);
@@ -237,45 +272,36 @@ impl Wheel {
             self.scratch = batch;
         }
         loop {
-            if let Some((level, slot, start)) = self.next_slot() {
+            let list = if let Some((list, start)) = self.next_slot() {
                 if start > now {
                     break;
                 }
                 self.elapsed = start;
-                let mut cur = self.take_list(List::Slot((level * SLOTS + slot) as u16));
-                while cur != NIL {
-                    let next = self.detach_next(cur);
-                    if self.entries[cur as usize].when <= self.elapsed {
-                        self.fire(cur, &mut on_fire);
-                        fired += 1;
-                    } else {
-                        self.place(cur);
-                    }
-                    cur = next;
-                }
-                continue;
-            }
-            if self.overflow != NIL {
+                list
+            } else if self.heads[OVERFLOW as usize] != NIL {
                 let epoch = epoch_start(self.overflow_min).max(self.elapsed + 1);
                 if epoch > now {
                     break;
                 }
                 self.elapsed = epoch;
                 self.overflow_min = u64::MAX;
-                let mut cur = self.take_list(List::Overflow);
-                while cur != NIL {
-                    let next = self.detach_next(cur);
-                    if self.entries[cur as usize].when <= self.elapsed {
-                        self.fire(cur, &mut on_fire);
-                        fired += 1;
-                    } else {
-                        self.place(cur);
-                    }
-                    cur = next;
+                OVERFLOW
+            } else {
+                break;
+            };
+            let mut cur = self.take_list(list);
+            while cur != NIL {
+                let next = self.detach_next(cur);
+                let when = self.entries[cur as usize].when;
+                if when <= self.elapsed {
+                    self.fire(cur, &mut on_fire);
+                    fired += 1;
+                } else {
+                    let to = self.list_for(when);
+                    self.push(to, cur);
                 }
-                continue;
+                cur = next;
             }
-            break;
         }
         if now > self.elapsed {
             self.elapsed = now;
@@ -283,6 +309,7 @@ impl Wheel {
         fired
     }
 
+    #[inline]
     fn fire(&mut self, index: u32, on_fire: &mut impl FnMut(TimerId, Option<Waker>)) {
         self.armed -= 1;
         let e = &mut self.entries[index as usize];
@@ -291,99 +318,95 @@ impl Wheel {
             generation: e.generation,
         };
         let waker = if e.ephemeral {
-            self.entries.remove(index as usize).waker
+            self.free_entry(index)
         } else {
-            e.fired = true;
+            e.list = FIRED;
             e.waker.take()
         };
         on_fire(id, waker);
     }
 
-    /// Links an unlinked, armed entry where its deadline belongs relative to `elapsed`.
-    fn place(&mut self, index: u32) {
-        let when = self.entries[index as usize].when;
-        let list = if when <= self.elapsed {
-            List::Expired
-        } else {
-            let diff = when ^ self.elapsed;
-            if diff >> WHEEL_BITS != 0 {
-                self.overflow_min = self.overflow_min.min(when);
-                List::Overflow
-            } else {
-                let significant = 63 - (diff | (SLOTS as u64 - 1)).leading_zeros();
-                let level = (significant / SLOT_BITS) as usize;
-                List::Slot((level * SLOTS + Level::slot_of(level, when)) as u16)
-            }
-        };
-        self.push(list, index);
+    /// Returns an entry to the free list (its generation moves on); gives back its waker.
+    #[inline]
+    fn free_entry(&mut self, index: u32) -> Option<Waker> {
+        let e = &mut self.entries[index as usize];
+        e.generation = e.generation.wrapping_add(1);
+        e.list = VACANT;
+        e.next = self.free;
+        self.free = index;
+        self.used -= 1;
+        e.waker.take()
     }
 
-    fn head_mut(&mut self, list: List) -> &mut u32 {
-        match list {
-            List::Slot(s) => {
-                let (level, slot) = (s as usize / SLOTS, s as usize % SLOTS);
-                &mut self.levels[level].heads[slot]
-            }
-            List::Overflow => &mut self.overflow,
-            List::Expired => &mut self.expired,
-            List::None => unreachable!("no list head for an unlinked entry"),
+    /// The list an armed entry due at `when` belongs in, relative to `elapsed`.
+    #[inline]
+    fn list_for(&mut self, when: u64) -> u16 {
+        if when <= self.elapsed {
+            return EXPIRED;
         }
+        let diff = when ^ self.elapsed;
+        if diff >> WHEEL_BITS != 0 {
+            self.overflow_min = self.overflow_min.min(when);
+            return OVERFLOW;
+        }
+        let significant = 63 - (diff | (SLOTS as u64 - 1)).leading_zeros();
+        let level = significant / SLOT_BITS;
+        let slot = (when >> (level * SLOT_BITS)) & (SLOTS as u64 - 1);
+        (level as usize * SLOTS) as u16 + slot as u16
     }
 
-    fn push(&mut self, list: List, index: u32) {
-        let old_head = mem::replace(self.head_mut(list), index);
-        if let List::Slot(s) = list {
-            self.levels[s as usize / SLOTS].occupied |= 1 << (s as usize % SLOTS);
+    /// Links an unlinked, armed entry at the head of `list`.
+    #[inline]
+    fn push(&mut self, list: u16, index: u32) {
+        let old_head = mem::replace(&mut self.heads[list as usize], index);
+        if list < OVERFLOW {
+            self.occupied[list as usize / SLOTS] |= 1 << (list as usize % SLOTS);
         }
         if old_head != NIL {
             self.entries[old_head as usize].prev = index;
         }
         let e = &mut self.entries[index as usize];
-        debug_assert_eq!(e.list, List::None);
         e.list = list;
         e.prev = NIL;
         e.next = old_head;
     }
 
+    /// Takes an armed entry off its list (it stays armed, to be re-linked or freed).
+    #[inline]
     fn unlink(&mut self, index: u32) {
-        let e = &mut self.entries[index as usize];
+        let e = &self.entries[index as usize];
         let (list, prev, next) = (e.list, e.prev, e.next);
-        e.list = List::None;
-        e.prev = NIL;
-        e.next = NIL;
+        debug_assert!(list < HEADS as u16, "unlinking an entry that is not linked");
         if next != NIL {
             self.entries[next as usize].prev = prev;
         }
         if prev != NIL {
             self.entries[prev as usize].next = next;
         } else {
-            *self.head_mut(list) = next;
-            if next == NIL {
-                if let List::Slot(s) = list {
-                    self.levels[s as usize / SLOTS].occupied &= !(1 << (s as usize % SLOTS));
-                }
+            self.heads[list as usize] = next;
+            if next == NIL && list < OVERFLOW {
+                self.occupied[list as usize / SLOTS] &= !(1 << (list as usize % SLOTS));
             }
         }
+        self.entries[index as usize].list = DETACHED;
     }
 
     /// Detaches a whole list, returning its first entry (entries keep their `next` links;
     /// walk them with [`detach_next`](Wheel::detach_next)).
-    fn take_list(&mut self, list: List) -> u32 {
-        let head = mem::replace(self.head_mut(list), NIL);
-        if let List::Slot(s) = list {
-            self.levels[s as usize / SLOTS].occupied &= !(1 << (s as usize % SLOTS));
+    fn take_list(&mut self, list: u16) -> u32 {
+        let head = mem::replace(&mut self.heads[list as usize], NIL);
+        if list < OVERFLOW {
+            self.occupied[list as usize / SLOTS] &= !(1 << (list as usize % SLOTS));
         }
         head
     }
 
     /// Marks an entry of a detached list as unlinked and returns the next one.
+    #[inline]
     fn detach_next(&mut self, index: u32) -> u32 {
         let e = &mut self.entries[index as usize];
-        let next = e.next;
-        e.list = List::None;
-        e.prev = NIL;
-        e.next = NIL;
-        next
+        e.list = DETACHED;
+        e.next
     }
 }
 
