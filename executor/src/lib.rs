@@ -40,7 +40,8 @@
 //! - **Per runtime**: no process-wide state except the task id counter; the executor entered on
 //!   a thread is found through a thread-local. Freed task blocks are kept for reuse in a bounded
 //!   per-thread cache (1 MiB per size class, 4 MiB in all), emptied when an executor of the
-//!   thread is dropped.
+//!   thread is dropped. [`LocalRc`] (a `!Send` shared box for task-local primitives) draws on
+//!   the same cache.
 //!
 //! `unsafe` lives only in the `raw` and `waker` modules, each block with a `SAFETY` comment.
 //!
@@ -75,4 +76,5 @@ mod watchdog;
 mod yield_now;
 
 pub use metrics::{ExecutorMetrics, TaskSnapshot, TaskState};
+pub use raw::LocalRc;
 pub use scheduler::{EnterGuard, Executor, ExecutorConfig, Spawner, Unpark};

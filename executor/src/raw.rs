@@ -266,13 +266,10 @@ pub(crate) fn cached_bytes() -> usize {
 /// the task's executor (`None` for tasks without one).
 #[inline]
 unsafe fn free_block(block: NonNull<u8>, layout: Layout, owner: Option<NonNull<Shared>>) {
-    let refused = match (owner, class_of(layout)) {
-        (Some(_), Some(class)) => CACHE
-            .try_with(|c| c.put(class, block))
-            .unwrap_or(Some(block)),
-        _ => Some(block),
-    };
-    if let Some(block) = refused {
+    if owner.is_some() {
+        // SAFETY: as promised by our caller.
+        unsafe { release_block(block, layout) };
+    } else {
         // SAFETY: allocated with `layout` (per the caller) and unused.
         unsafe { alloc::dealloc(block.as_ptr(), layout) };
     }
@@ -298,10 +295,18 @@ impl TaskCache {
         }
     }
 
-    /// A free block of `layout` (a [`block_layout`]), if one is cached.
+    /// A free block of `layout` (a [`block_layout`]), if one is cached. Spawning through
+    /// here makes the cache active (it keeps freed blocks from now on).
     #[inline]
     fn take(&self, layout: Layout) -> Option<NonNull<u8>> {
         self.active.set(true);
+        self.take_if_active(layout)
+    }
+
+    /// A free block of `layout`, if one is cached (never activates the cache: only executor
+    /// threads keep blocks).
+    #[inline]
+    fn take_if_active(&self, layout: Layout) -> Option<NonNull<u8>> {
         let class = class_of(layout)?;
         let block = self.bins.try_borrow_mut().ok()?[class].pop()?;
         self.bytes.set(self.bytes.get() - layout.size());
@@ -360,6 +365,166 @@ impl fmt::Debug for TaskCache {
         f.debug_struct("TaskCache")
             .field("bytes", &self.bytes.get())
             .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LocalRc: a single-threaded shared box whose block comes from the same per-thread cache.
+
+/// A single-threaded reference-counted box (like `std::rc::Rc` without weak references) whose
+/// memory comes from, and goes back to, this thread's cache of free task blocks when the
+/// thread runs an executor: on a runtime thread, creating and dropping one costs a few
+/// instructions instead of an allocator round trip. Elsewhere (or for values too large or too
+/// aligned for the cache) it uses the global allocator.
+///
+/// `!Send` and `!Sync`; for state shared by the two halves of a task-local primitive (such as
+/// `strand::sync::oneshot`). A value that is dropped runs its destructor before the block is
+/// released; a destructor that panics leaks the block (as with `Rc`).
+///
+/// ```
+/// use strand_executor::LocalRc;
+/// let a = LocalRc::new(String::from("shared"));
+/// let b = a.clone();
+/// assert!(LocalRc::ptr_eq(&a, &b));
+/// drop(a);
+/// assert_eq!(*b, "shared");
+/// ```
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(strand_executor::LocalRc::new(1u8));
+/// ```
+pub struct LocalRc<T> {
+    ptr: NonNull<RcBlock<T>>,
+    _owns: PhantomData<RcBlock<T>>,
+}
+
+#[repr(C)]
+struct RcBlock<T> {
+    count: Cell<usize>,
+    value: T,
+}
+
+impl<T> LocalRc<T> {
+    /// Moves `value` into a new block with a count of one.
+    #[inline]
+    pub fn new(value: T) -> LocalRc<T> {
+        let layout = block_layout(Layout::new::<RcBlock<T>>());
+        let block = CACHE
+            .try_with(|c| c.take_if_active(layout))
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| alloc_block(layout))
+            .cast::<RcBlock<T>>();
+        // SAFETY: `block` is an unused allocation of `block_layout` of `RcBlock<T>`'s layout
+        // (fresh, or a cached block of that size class): large and aligned enough.
+        unsafe {
+            block.as_ptr().write(RcBlock {
+                count: Cell::new(1),
+                value,
+            })
+        };
+        LocalRc {
+            ptr: block,
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    fn block(&self) -> &RcBlock<T> {
+        // SAFETY: our count keeps the block alive and initialised; it is only ever reached
+        // through shared references (the count is a `Cell`).
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The address of the value (stable while any clone is alive).
+    #[inline]
+    pub fn as_ptr(this: &Self) -> *const T {
+        &this.block().value
+    }
+
+    /// True when both point to the same value.
+    #[inline]
+    pub fn ptr_eq(this: &Self, other: &Self) -> bool {
+        this.ptr == other.ptr
+    }
+
+    /// Clones alive (this one included).
+    #[inline]
+    pub fn count(this: &Self) -> usize {
+        this.block().count.get()
+    }
+}
+
+impl<T> Clone for LocalRc<T> {
+    #[inline]
+    fn clone(&self) -> LocalRc<T> {
+        let count = &self.block().count;
+        // Cannot overflow before memory runs out (each clone is at least a word), except
+        // through `mem::forget` in a loop: abort then, as `Rc` does.
+        let n = count
+            .get()
+            .checked_add(1)
+            .unwrap_or_else(|| std::process::abort());
+        count.set(n);
+        LocalRc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for LocalRc<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.block().value
+    }
+}
+
+impl<T> Drop for LocalRc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        let count = &self.block().count;
+        let n = count.get() - 1;
+        count.set(n);
+        if n == 0 {
+            // SAFETY: we held the last count, so nobody else can reach the block: drop the
+            // value in place (once: the count is 0 now and never read again), then release
+            // the block with the layout `new` allocated it with.
+            unsafe {
+                ptr::drop_in_place(ptr::addr_of_mut!((*self.ptr.as_ptr()).value));
+                release_block(
+                    self.ptr.cast::<u8>(),
+                    block_layout(Layout::new::<RcBlock<T>>()),
+                );
+            }
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for LocalRc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// Gives an unused block back: to this thread's cache when it is active (the thread spawns
+/// tasks) and has room, else to the allocator.
+///
+/// # Safety
+/// `block` was allocated with `layout` (a [`block_layout`]) and is no longer used.
+#[inline]
+unsafe fn release_block(block: NonNull<u8>, layout: Layout) {
+    let refused = match class_of(layout) {
+        Some(class) => CACHE
+            .try_with(|c| c.put(class, block))
+            .unwrap_or(Some(block)),
+        None => Some(block),
+    };
+    if let Some(block) = refused {
+        // SAFETY: allocated with `layout` (per the caller) and unused.
+        unsafe { alloc::dealloc(block.as_ptr(), layout) };
     }
 }
 
@@ -1259,6 +1424,66 @@ mod tests {
         let big = Layout::from_size_align(CLASSES * CLASS_BYTES + 8, 8).unwrap();
         assert_eq!(block_layout(big), big);
         assert_eq!(class_of(block_layout(big)), None);
+    }
+
+    #[test]
+    fn local_rc_drops_its_value_once_and_recycles_blocks_on_executor_threads() {
+        use crate::{Executor, ExecutorConfig};
+        use std::rc::Rc;
+
+        // Off an executor thread: plain allocations, the cache stays empty.
+        std::thread::spawn(|| {
+            let token = Rc::new(());
+            let a = LocalRc::new((token.clone(), 5u32));
+            let b = a.clone();
+            assert_eq!(LocalRc::count(&a), 2);
+            drop(a);
+            assert_eq!((Rc::strong_count(&token), b.1), (2, 5));
+            drop(b);
+            assert_eq!(Rc::strong_count(&token), 1);
+            assert_eq!(cached_bytes(), 0);
+        })
+        .join()
+        .unwrap();
+
+        let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| {}));
+        let h = exec.spawn(async { 1u8 });
+        while exec.tick(64) {}
+        drop(h);
+        let base = cached_bytes();
+        let token = Rc::new(());
+        let a = LocalRc::new([token.clone(), token.clone()]);
+        let addr = LocalRc::as_ptr(&a) as usize;
+        drop(a);
+        assert_eq!(
+            Rc::strong_count(&token),
+            1,
+            "the value is dropped with the last count"
+        );
+        assert!(cached_bytes() > base, "the block went to the cache");
+        let b = LocalRc::new([token.clone(), token.clone()]);
+        assert_eq!(
+            LocalRc::as_ptr(&b) as usize,
+            addr,
+            "and came back for the next one"
+        );
+        assert_eq!(cached_bytes(), base);
+        // Too aligned or too large for the cache: the allocator, both ways.
+        #[repr(align(64))]
+        struct Aligned(u8);
+        let big = LocalRc::new([3u8; 4096]);
+        let aligned = LocalRc::new(Aligned(4));
+        assert_eq!((big[4095], aligned.0), (3, 4));
+        drop((big, aligned));
+        assert_eq!(cached_bytes(), base);
+        drop(b);
+        // Blocks outliving the executor go back to the allocator.
+        let c = LocalRc::new(token.clone());
+        drop(exec);
+        assert_eq!(cached_bytes(), 0);
+        drop(c);
+        assert_eq!(cached_bytes(), 0);
+        assert_eq!(Rc::strong_count(&token), 1);
     }
 
     #[test]

@@ -37,10 +37,10 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{ready, Context, Poll, Waker};
 
 use strand_executor::diag::{set_wait_reason, ChannelKind, TrackedWaker, WaitReason};
+use strand_executor::LocalRc;
 
 use super::coop;
 
@@ -137,7 +137,9 @@ fn wake(cell: &Cell<Option<TrackedWaker>>) {
 
 /// Creates a oneshot channel.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Rc::new(Inner {
+    // On a runtime thread the shared state comes from the executor's cache of free blocks:
+    // no allocator round trip per channel.
+    let inner = LocalRc::new(Inner {
         state: Cell::new(0),
         value: Cell::new(None),
         rx_waker: Cell::new(None),
@@ -154,7 +156,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// Sends the value of a [`channel`]. Dropping it without sending makes the receiver fail.
 pub struct Sender<T> {
-    inner: Rc<Inner<T>>,
+    inner: LocalRc<Inner<T>>,
 }
 
 impl<T> Sender<T> {
@@ -198,7 +200,7 @@ impl<T> Sender<T> {
             coop.made_progress();
             return Poll::Ready(());
         }
-        let id = Rc::as_ptr(&self.inner).cast::<()>();
+        let id = LocalRc::as_ptr(&self.inner).cast::<()>();
         register(
             &self.inner.tx_waker,
             cx.waker(),
@@ -236,7 +238,7 @@ impl<T> fmt::Debug for Sender<T> {
 /// Receives the value of a [`channel`]: await it (or `&mut` it) for
 /// `Result<T, RecvError>`.
 pub struct Receiver<T> {
-    inner: Rc<Inner<T>>,
+    inner: LocalRc<Inner<T>>,
 }
 
 impl<T> Receiver<T> {
@@ -307,7 +309,7 @@ impl<T> Future for Receiver<T> {
             &inner.rx_waker,
             cx.waker(),
             ChannelKind::OneshotRecv,
-            Rc::as_ptr(inner).cast::<()>(),
+            LocalRc::as_ptr(inner).cast::<()>(),
         );
         Poll::Pending
     }
@@ -334,6 +336,7 @@ impl<T> fmt::Debug for Receiver<T> {
 mod tests {
     use super::super::test_util::*;
     use super::*;
+    use std::rc::Rc;
 
     #[test]
     fn value_then_closed() {
