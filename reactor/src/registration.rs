@@ -128,6 +128,7 @@ impl Registration {
         self.index as usize
     }
 
+    #[inline]
     fn live(&self) -> io::Result<Rc<Inner>> {
         match self.inner.upgrade() {
             Some(inner) if !inner.is_shutdown() => Ok(inner),

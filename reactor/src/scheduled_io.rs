@@ -105,8 +105,11 @@ impl ScheduledIo {
         self.take_wakers(i, wake);
     }
 
+    #[inline]
     fn take_wakers(&mut self, i: usize, wake: &mut Vec<Waker>) {
-        wake.extend(self.wakers[i].take());
+        if let Some(w) = self.wakers[i].take() {
+            wake.push(w);
+        }
         if let Some(waiters) = &mut self.waiters {
             for (_, w) in waiters[i].iter_mut() {
                 wake.extend(w.take());
