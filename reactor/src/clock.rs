@@ -65,9 +65,6 @@ pub struct Clock {
     /// The latest time [`now`](Clock::now) returned: a lower bound of the current time that
     /// costs no clock read.
     latest: Cell<Instant>,
-    /// `latest + NEAR` (computed with each reading, so that [`is_due`](Clock::is_due) needs
-    /// only comparisons).
-    near: Cell<Instant>,
 }
 
 /// How far past [`Clock`]'s latest reading a deadline may be for [`Clock::is_due`] to read the
@@ -82,7 +79,6 @@ impl Clock {
             base: Cell::new(now),
             anchor: Cell::new(Some(now)),
             latest: Cell::new(now),
-            near: Cell::new(now + NEAR),
         }
     }
 
@@ -97,7 +93,6 @@ impl Clock {
             None => self.base.get(),
         };
         self.latest.set(now);
-        self.near.set(now.checked_add(NEAR).unwrap_or(now));
         now
     }
 
@@ -115,7 +110,11 @@ impl Clock {
         }
         match self.anchor.get() {
             None => deadline <= self.base.get(),
-            Some(_) => deadline <= self.near.get() && deadline <= self.now(),
+            Some(_) => {
+                // More than NEAR after the latest reading: taken as not due, no read.
+                let near = deadline.checked_sub(NEAR).map_or(true, |d| d <= latest);
+                near && deadline <= self.now()
+            }
         }
     }
 

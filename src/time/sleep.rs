@@ -166,6 +166,10 @@ impl Sleep {
     /// Tells the runtime's task dump what the current task waits on (`Pending` path only).
     #[inline]
     fn note_wait(&self) {
+        // (`enabled` is an inlined thread-local read; the call is skipped when off.)
+        if !strand_executor::diag::enabled() {
+            return;
+        }
         strand_executor::diag::set_wait_reason(strand_executor::diag::WaitReason::Timer {
             deadline: self.deadline.into_std(),
         });
