@@ -32,10 +32,11 @@ impl Drop for ContextGuard {
     }
 }
 
-/// Runs `f` with the innermost entered runtime, if any.
+/// Runs `f` with the innermost entered runtime, if any, without cloning its `Rc`. `f` runs
+/// while the stack is borrowed, so it must not enter or leave a runtime (none of its callers
+/// do: they read the runtime or clone a handle out of it).
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Inner>>) -> R) -> R {
-    let cur = CURRENT.with(|c| c.borrow().last().cloned());
-    f(cur.as_ref())
+    CURRENT.with(|c| f(c.borrow().last()))
 }
 
 /// The id of the runtime whose `block_on` drives this thread, or 0.
