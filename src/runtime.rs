@@ -355,7 +355,8 @@ impl Inner {
         // Polls (tasks and the root future) left before the reactor must be polled again.
         let mut budget = self.event_interval.max(1);
         loop {
-            if root.woken.swap(false, Ordering::SeqCst) {
+            // A plain load first: the swap (an atomic write) only when the root was woken.
+            if root.woken.load(Ordering::SeqCst) && root.woken.swap(false, Ordering::SeqCst) {
                 budget = budget.saturating_sub(1);
                 let polled = self
                     .executor

@@ -80,6 +80,7 @@ impl RestoreOnPending {
 }
 
 impl Drop for RestoreOnPending {
+    #[inline]
     fn drop(&mut self) {
         if self.0.get() {
             let _ = BUDGET.try_with(|b| {

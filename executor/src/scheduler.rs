@@ -181,23 +181,33 @@ pub(crate) fn note_join_pending(target: (usize, usize, Id), waker: &Waker) -> bo
 /// executor is closed.
 #[inline]
 pub(crate) fn schedule(task: TaskRef) {
+    let target = task.scheduler_ptr();
     let mut slot = Some(task);
-    let mut refused = None;
     let _ = CURRENT.try_with(|c| {
         if let Ok(cur) = c.try_borrow() {
-            if let (Some(local), Some(task)) = (cur.as_deref(), slot.as_ref()) {
-                if ptr::eq(Arc::as_ptr(&local.shared), task.scheduler_ptr()) {
-                    refused = local.try_push_local(slot.take().expect("checked above"));
+            if let Some(local) = cur.as_deref() {
+                if ptr::eq(Arc::as_ptr(&local.shared), target) && !local.closed.get() {
+                    if let Some(task) = slot.take() {
+                        local.queue.borrow_mut().push_back(task);
+                        bump(&local.counters.local_schedules);
+                    }
                 }
             }
         }
     });
-    // Released outside the thread-local's borrow: freeing a task may drop a foreign waker.
-    drop(refused);
     if let Some(task) = slot {
-        if let Some(shared) = task.scheduler_arc() {
-            let _ = shared.push_remote(Remote::Wake(task));
-        }
+        schedule_remote(task);
+    }
+}
+
+/// [`schedule`] from another thread (or while the task's executor is not entered here, or
+/// once it is closed: the remote queue then refuses the entry, which is dropped outside every
+/// borrow, as freeing a task may drop a foreign waker).
+#[cold]
+#[inline(never)]
+fn schedule_remote(task: TaskRef) {
+    if let Some(shared) = task.scheduler_arc() {
+        let _ = shared.push_remote(Remote::Wake(task));
     }
 }
 
@@ -651,13 +661,8 @@ impl Local {
     /// Called by the raw poll epilogue: did the task ask to be requeued behind the others?
     #[inline]
     pub(crate) fn take_yield_request(&self) -> bool {
-        POLLED
-            .try_with(|p| {
-                let (task, yielded) = p.get();
-                p.set((task, false));
-                yielded
-            })
-            .unwrap_or(false)
+        // No need to clear the mark: the poll's `TurnGuard` restores the slot right after.
+        POLLED.try_with(|p| p.get().1).unwrap_or(false)
     }
 
     #[inline]

@@ -202,6 +202,58 @@ fn a_waker_outliving_a_shut_down_executor_with_live_handle() {
     assert!(block_on(h).unwrap_err().is_cancelled());
 }
 
+/// Task blocks freed everywhere — inside a task, on other threads while the executor runs,
+/// racing with its drop, and after it — all keep the executor's shared state alive exactly as
+/// long as they need it (Miri checks both directions: no use after free, no leak).
+#[test]
+fn task_blocks_freed_anywhere_keep_the_executor_state_alive() {
+    let k = n(16, 4);
+    let stash = Arc::new(Mutex::new(Vec::new()));
+    let (exec, _) = executor();
+    // Tasks that finish at once but leave a waker behind.
+    for _ in 0..k {
+        let s = Arc::clone(&stash);
+        exec.spawn(std::future::poll_fn(move |cx| {
+            s.lock().unwrap().push(cx.waker().clone());
+            Poll::Ready(())
+        }));
+    }
+    drain(&exec);
+    let finished: Vec<Waker> = stash.lock().unwrap().drain(..).collect();
+    // Tasks that stay pending; their wakers outlive the executor.
+    let handles: Vec<_> = (0..k)
+        .map(|_| exec.spawn(pending_stash(Arc::clone(&stash))))
+        .collect();
+    drain(&exec);
+    let mut pending: Vec<Waker> = stash.lock().unwrap().drain(..).collect();
+    assert_eq!((finished.len(), pending.len()), (k, k));
+    // Freed on another thread while the executor lives.
+    let (here, there) = finished.split_at(k / 2);
+    let there = there.to_vec();
+    thread::spawn(move || drop(there)).join().unwrap();
+    // Freed inside a task (the executor entered on its own thread).
+    let here = here.to_vec();
+    exec.spawn(async move { drop(here) });
+    drain(&exec);
+    // Freed by another thread racing with the executor's drop, and after it on this thread.
+    let racing = pending.split_off(k / 2);
+    let go = Signal::new();
+    let wait = go.wait();
+    let racer = thread::spawn(move || {
+        block_on(wait);
+        for w in racing {
+            w.wake();
+        }
+    });
+    go.set();
+    drop(handles);
+    drop(exec);
+    racer.join().unwrap();
+    for w in pending {
+        w.wake_by_ref();
+    }
+}
+
 #[test]
 fn join_handle_awaited_from_another_thread() {
     let (exec, parker) = executor();
