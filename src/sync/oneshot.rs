@@ -217,7 +217,13 @@ impl<T> Sender<T> {
 }
 
 impl<T> Drop for Sender<T> {
+    #[inline]
     fn drop(&mut self) {
+        if LocalRc::count(&self.inner) == 1 {
+            // The receiver is gone: nobody can observe the channel any more, and dropping the
+            // shared state right after this drops what is left in it.
+            return;
+        }
         if !self.inner.has(TX_DONE) {
             self.inner.set(TX_DONE);
             wake(&self.inner.rx_waker);
@@ -316,7 +322,13 @@ impl<T> Future for Receiver<T> {
 }
 
 impl<T> Drop for Receiver<T> {
+    #[inline]
     fn drop(&mut self) {
+        if LocalRc::count(&self.inner) == 1 {
+            // The sender is gone (its `closed` waker with it): the shared state, dropped right
+            // after this, drops the value and our waker.
+            return;
+        }
         self.close();
         drop(self.inner.rx_waker.take());
         // Drop a value nobody will read now, not when the sender goes.
