@@ -187,6 +187,7 @@ impl<E: Source + DiagFd> Evented<E> {
     /// `WouldBlock`; the kernel raises a new edge for anything that arrives or frees up later.
     /// Only for operations where that holds: TCP reads, TCP and Unix-stream writes (see the
     /// crate docs, "Readiness").
+    #[inline]
     pub(crate) fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,

@@ -104,6 +104,7 @@ pub(crate) fn tcp_read_proof(len: usize) -> usize {
 }
 
 /// Runs `f` again while it fails with `EINTR`.
+#[inline]
 pub(crate) fn retry_interrupted<R>(mut f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
     loop {
         match f() {

@@ -194,6 +194,7 @@ impl Registration {
     /// direction ready), keeps the closed and error bits (a read-closed stream still reads
     /// end-of-file at once), and is skipped when the read side observed
     /// [`PRIORITY`](crate::Ready::PRIORITY) (a TCP read stops short at urgent data).
+    #[inline]
     pub fn poll_io_drain<R>(
         &self,
         cx: &mut Context<'_>,

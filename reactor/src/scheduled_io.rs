@@ -65,6 +65,7 @@ impl ScheduledIo {
     }
 
     /// Records a mio event and moves the wakers of every direction it touches into `wake`.
+    #[inline]
     pub(crate) fn on_event(&mut self, ev: &mio::event::Event, wake: &mut Vec<Waker>) {
         let mut read = Ready::EMPTY;
         let mut write = Ready::EMPTY;
@@ -90,6 +91,7 @@ impl ScheduledIo {
         self.deliver(read, write, wake);
     }
 
+    #[inline]
     pub(crate) fn deliver(&mut self, read: Ready, write: Ready, wake: &mut Vec<Waker>) {
         if !read.is_empty() {
             self.deliver_dir(0, read, wake);
@@ -99,6 +101,7 @@ impl ScheduledIo {
         }
     }
 
+    #[inline]
     fn deliver_dir(&mut self, i: usize, bits: Ready, wake: &mut Vec<Waker>) {
         self.ready[i] |= bits;
         self.ticks[i] = self.ticks[i].wrapping_add(1);
@@ -174,6 +177,7 @@ impl ScheduledIo {
     }
 
     /// Makes `waker` the direction's `poll_ready` waker; returns the replaced one.
+    #[inline]
     pub(crate) fn set_waker(&mut self, dir: Direction, waker: &Waker) -> Option<Waker> {
         let slot = &mut self.wakers[dir.index()];
         match slot {
