@@ -33,6 +33,7 @@ pub(crate) fn current() -> Option<Rc<Inner>> {
 
 /// Runs `f` on the current reactor without cloning its `Rc` (the hot path of timers). `f`
 /// must not enter or leave a reactor, and must not drop wakers: return them instead.
+#[inline(always)]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Inner>) -> R) -> R {
     let mut f = Some(f);
     let res = CURRENT.try_with(|c| (f.take().expect("called once"))(c.borrow().as_deref()));

@@ -297,6 +297,7 @@ pub fn reset(key: TimerKey, deadline: Instant) {
 
 /// Cancels a timer and frees its slot. Does nothing if the key was already consumed, is
 /// stale, or belongs to another reactor.
+#[inline]
 pub fn cancel(key: TimerKey) {
     let waker = with_current(|r| match r {
         Some(r) if r.id == key.reactor => r.timers.borrow_mut().wheel.cancel(key.id),
