@@ -62,14 +62,47 @@ pub struct Clock {
     base: Cell<Instant>,
     /// Real time at which the clock read `base`; `None` while paused.
     anchor: Cell<Option<Instant>>,
-    /// The latest time [`now`](Clock::now) returned: a lower bound of the current time that
-    /// costs no clock read.
-    latest: Cell<Instant>,
 }
 
-/// How far past [`Clock`]'s latest reading a deadline may be for [`Clock::is_due`] to read the
-/// real clock to check it; a deadline farther out is taken as not yet due.
+/// How far past the latest clock reading a deadline may be for [`Clock::is_due`] to read the
+/// clock to check it; a deadline farther out is taken as not yet due.
 const NEAR: Duration = Duration::from_millis(1);
+
+thread_local! {
+    /// Whether the clock of the reactor current on this thread is in step with
+    /// [`Instant::now`] (never paused or advanced), so that `time::now` may read `Instant::now`
+    /// without visiting the reactor. `false` while no reactor is current. Set when a reactor is
+    /// entered or left; cleared (conservatively) whenever any clock on this thread is paused or
+    /// advanced.
+    static IN_STEP: Cell<bool> = const { Cell::new(false) };
+    /// The latest `Instant::now()` taken through this module on this thread: a lower bound of
+    /// the current time of every in-step clock, free to read.
+    static LATEST: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Records whether the clock of the reactor now current on this thread is in step with real
+/// time (`Reactor::enter` and its guard call it).
+pub(crate) fn set_current_in_step(in_step: bool) {
+    IN_STEP.set(in_step);
+}
+
+/// `Instant::now()` if the current reactor's clock is in step with it (no reactor visit).
+#[inline]
+pub(crate) fn now_if_in_step() -> Option<Instant> {
+    if IN_STEP.get() {
+        Some(real_now())
+    } else {
+        None
+    }
+}
+
+/// `Instant::now()`, recorded as this thread's latest reading.
+#[inline]
+fn real_now() -> Instant {
+    let now = Instant::now();
+    LATEST.set(Some(now));
+    now
+}
 
 impl Clock {
     pub(crate) fn new() -> Clock {
@@ -78,43 +111,50 @@ impl Clock {
             origin: now,
             base: Cell::new(now),
             anchor: Cell::new(Some(now)),
-            latest: Cell::new(now),
         }
     }
 
     /// The current time of this clock.
     #[inline]
     pub fn now(&self) -> Instant {
-        let now = match self.anchor.get() {
+        match self.anchor.get() {
             // Never paused or advanced (the common case): no offset to apply, so skip the
             // elapsed-time arithmetic on this hot path (every sleep reads the clock once).
-            Some(anchor) if anchor == self.base.get() => Instant::now(),
+            Some(anchor) if anchor == self.base.get() => real_now(),
             Some(anchor) => saturating_add(self.base.get(), anchor.elapsed()),
             None => self.base.get(),
-        };
-        self.latest.set(now);
-        now
+        }
     }
 
-    /// Whether `deadline` has passed, reading the real clock only when it must: a deadline at
-    /// or before the latest reading of [`now`](Clock::now) has passed (no read); one more than
-    /// [`NEAR`] (1 ms) after it is taken as not yet due (no read; a caller that then arms a
-    /// timer sees it fire at the next reactor turn if it has in fact passed); in between, and
-    /// always while paused (where reading is free), the clock decides. So it never answers
-    /// `true` early, and `sleep(0)` or a deadline taken from `now()` is due without a read.
+    /// Whether this clock is in step with [`Instant::now`] (never paused or advanced).
+    pub(crate) fn in_step(&self) -> bool {
+        self.anchor.get() == Some(self.base.get())
+    }
+
+    /// Whether `deadline` has passed, reading the clock only when it must. For a clock in step
+    /// with real time: a deadline at or before the thread's latest reading has passed (no
+    /// read); one more than [`NEAR`] (1 ms) after it is taken as not yet due (no read; a
+    /// caller that then arms a timer sees it fire at the next reactor turn if it has in fact
+    /// passed); in between the clock decides. A paused or advanced clock is always asked
+    /// (free while paused). So it never answers `true` early, and `sleep(0)` or a deadline
+    /// taken from `now()` is due without a read.
     #[inline]
     pub(crate) fn is_due(&self, deadline: Instant) -> bool {
-        let latest = self.latest.get();
-        if deadline <= latest {
-            return true;
-        }
         match self.anchor.get() {
-            None => deadline <= self.base.get(),
-            Some(_) => {
-                // More than NEAR after the latest reading: taken as not due, no read.
-                let near = deadline.checked_sub(NEAR).map_or(true, |d| d <= latest);
-                near && deadline <= self.now()
+            Some(anchor) if anchor == self.base.get() => {
+                if let Some(latest) = LATEST.get() {
+                    if deadline <= latest {
+                        return true;
+                    }
+                    // More than NEAR after the latest reading: taken as not due, no read.
+                    if deadline.checked_sub(NEAR).is_some_and(|d| d > latest) {
+                        return false;
+                    }
+                }
+                deadline <= real_now()
             }
+            Some(_) => deadline <= self.now(),
+            None => deadline <= self.base.get(),
         }
     }
 
@@ -128,6 +168,7 @@ impl Clock {
     /// timer wheel's grid (a jump forward of less than 1 ms), so that a deadline a whole number
     /// of milliseconds after a paused `now` fires exactly when the paused clock reaches it.
     pub fn pause(&self) {
+        IN_STEP.set(false);
         if self.anchor.get().is_some() {
             let now = self.now();
             let rem = now.saturating_duration_since(self.origin).subsec_nanos() % 1_000_000;
@@ -154,9 +195,8 @@ impl Clock {
     /// Moves the clock forward by `duration` (paused or running). Huge durations are clamped,
     /// never overflow.
     pub fn advance(&self, duration: Duration) {
+        IN_STEP.set(false);
         self.base.set(saturating_add(self.base.get(), duration));
-        // A deadline the jump passed is then due without the slow check.
-        self.now();
     }
 
     /// Moves the clock forward to `instant`; an instant at or before [`now`](Clock::now) does

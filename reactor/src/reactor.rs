@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll};
 use slab::Slab;
 
-use crate::clock::Clock;
+use crate::clock::{self, Clock};
 use crate::scheduled_io::ScheduledIo;
 use crate::time::Timers;
 use crate::token;
@@ -208,6 +208,7 @@ impl Reactor {
     /// [`Registration::new`]: crate::Registration::new
     pub fn enter(&self) -> EnterGuard<'_> {
         let prev = CURRENT.with(|c| c.borrow_mut().replace(self.inner.clone()));
+        clock::set_current_in_step(self.inner.clock.in_step());
         EnterGuard {
             prev,
             _reactor: PhantomData,
@@ -355,6 +356,7 @@ pub struct EnterGuard<'a> {
 impl Drop for EnterGuard<'_> {
     fn drop(&mut self) {
         let prev = self.prev.take();
+        clock::set_current_in_step(prev.as_ref().is_some_and(|p| p.clock.in_step()));
         let replaced = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), prev));
         drop(replaced);
     }

@@ -175,7 +175,19 @@ impl fmt::Debug for TimerKey {
 /// let before = std::time::Instant::now();
 /// assert!(strand_reactor::time::now() >= before);
 /// ```
+#[inline]
 pub fn now() -> Instant {
+    // The common case (a clock never paused or advanced) reads `Instant::now` directly.
+    match crate::clock::now_if_in_step() {
+        Some(now) => now,
+        None => now_slow(),
+    }
+}
+
+/// [`now`] through the current reactor (paused or advanced clock, or none).
+#[cold]
+#[inline(never)]
+fn now_slow() -> Instant {
     with_current(|r| match r {
         Some(r) => r.clock.now(),
         None => Instant::now(),

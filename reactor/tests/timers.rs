@@ -310,6 +310,32 @@ fn start_with_a_paused_clock_is_exact() {
 }
 
 #[test]
+fn now_follows_the_current_clock_across_enters_pauses_and_advances() {
+    let real = Reactor::new().unwrap();
+    let other = Reactor::new().unwrap();
+    other.clock().pause();
+    other.clock().advance(YEAR);
+    let _outer = real.enter();
+    let before = Instant::now();
+    assert!(time::now() >= before && time::now() < before + YEAR);
+    {
+        let _inner = other.enter();
+        assert_eq!(time::now(), other.clock().now());
+        assert!(time::now() > Instant::now() + YEAR / 2);
+    }
+    assert!(time::now() < Instant::now() + YEAR / 2, "back on the real clock");
+    // Pausing or advancing the current clock is seen at once.
+    real.clock().pause();
+    let frozen = time::now();
+    std::thread::sleep(ms(2));
+    assert_eq!(time::now(), frozen);
+    real.clock().advance(ms(5));
+    assert_eq!(time::now(), frozen + ms(5));
+    real.clock().resume();
+    assert!(time::now() >= frozen + ms(5));
+}
+
+#[test]
 fn only_the_last_timer_waker_is_woken() {
     let reactor = Reactor::new().unwrap();
     let _e = reactor.enter();
