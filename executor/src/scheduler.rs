@@ -466,8 +466,9 @@ pub(crate) struct Local {
 /// The watchdog state and its thread.
 type Watchdog = (Arc<Watch>, Option<std::thread::JoinHandle<()>>);
 
-/// Restores the running-task context and the coop budget after a task's turn, even when a
-/// waker woken by a completion panics through it.
+/// The running-task context (current task, polled task and yield mark, coop budget) from
+/// before a batch of polls: each poll of the batch overwrites it, and it is restored once, when
+/// the batch ends, even when a waker woken by a completion panics through it.
 struct TurnGuard<'a> {
     local: &'a Local,
     prev: Option<Current>,
@@ -475,12 +476,29 @@ struct TurnGuard<'a> {
     budget: Budget,
 }
 
-impl Drop for TurnGuard<'_> {
+impl<'a> TurnGuard<'a> {
     #[inline]
-    fn drop(&mut self) {
+    fn save(local: &'a Local) -> TurnGuard<'a> {
+        TurnGuard {
+            local,
+            prev: local.current.get(),
+            prev_polled: POLLED.try_with(Cell::get).unwrap_or((ptr::null(), false)),
+            budget: coop::set(Budget::INITIAL),
+        }
+    }
+
+    #[inline]
+    fn restore(&self) {
         coop::set(self.budget);
         let _ = POLLED.try_with(|p| p.set(self.prev_polled));
         self.local.current.set(self.prev);
+    }
+}
+
+impl Drop for TurnGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.restore();
     }
 }
 
@@ -829,12 +847,14 @@ impl Local {
         }
         self.drain_remote();
         self.flush_deferred();
+        let turn = TurnGuard::save(self);
         for _ in 0..max_polls {
             let Some(task) = self.queue.borrow_mut().pop_front() else {
                 break;
             };
-            self.run_task(task);
+            self.run_task(task, &turn);
         }
+        drop(turn);
         let more = self.has_ready();
         if !more {
             self.stamp_stale.set(true);
@@ -842,20 +862,19 @@ impl Local {
         more
     }
 
-    fn run_task(&self, task: TaskRef) {
+    /// Polls one task. `turn` holds the context from before the batch: the task's context is
+    /// set here and left in place after the poll (the next poll or the end of the batch
+    /// overwrites it; what runs in between never reads it).
+    #[inline]
+    fn run_task(&self, task: TaskRef, turn: &TurnGuard<'_>) {
         let key = task.owned_key();
-        let guard = TurnGuard {
-            local: self,
-            prev: self.current.replace(Some(Current {
-                ptr: task.ptr(),
-                id: task.id(),
-                key,
-            })),
-            prev_polled: POLLED
-                .try_with(|p| p.replace((task.ptr().as_ptr().cast_const(), false)))
-                .unwrap_or((ptr::null(), false)),
-            budget: coop::set(Budget::INITIAL),
-        };
+        self.current.set(Some(Current {
+            ptr: task.ptr(),
+            id: task.id(),
+            key,
+        }));
+        let _ = POLLED.try_with(|p| p.set((task.ptr().as_ptr().cast_const(), false)));
+        coop::set(Budget::INITIAL);
         #[cfg(feature = "tracing")]
         let span = self
             .diag
@@ -873,8 +892,9 @@ impl Local {
         let id = task.id();
         let start = self.timing.get().then(|| self.poll_started(id.as_u64()));
         let outcome = task.run(self);
-        drop(guard);
         if let Some((start, ticket)) = start {
+            // The slow-poll hook is user code: it runs outside the task's context.
+            turn.restore();
             self.record_poll_time(Some((key, id)), start.elapsed(), ticket);
         }
         match outcome {
