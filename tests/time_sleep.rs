@@ -97,6 +97,23 @@ async fn zero_and_past_deadlines_complete_at_the_first_poll() {
 }
 
 #[strand::test]
+async fn a_deadline_that_passes_before_the_first_poll_completes_at_that_poll() {
+    use futures_lite::future::poll_once;
+    for d in [1, 5, 20] {
+        let mut s = std::pin::pin!(sleep(Duration::from_millis(d)));
+        let created = std::time::Instant::now();
+        // The task is busy past the deadline before it first polls the sleep.
+        std::thread::sleep(Duration::from_millis(d + 10));
+        assert!(poll_once(s.as_mut()).await.is_some(), "sleep({d} ms) polled late");
+        assert!(created.elapsed() >= Duration::from_millis(d));
+        // And the same with a deadline given as an instant.
+        let at = Instant::now() + Duration::from_millis(d);
+        std::thread::sleep(Duration::from_millis(d + 10));
+        assert!(poll_once(sleep_until(at)).await.is_some());
+    }
+}
+
+#[strand::test]
 async fn huge_deadlines_neither_panic_nor_delay_a_short_timer() {
     let mut forever = Box::pin(sleep(Duration::MAX));
     let mut century = Box::pin(sleep_until(

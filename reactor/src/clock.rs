@@ -66,7 +66,7 @@ pub struct Clock {
 
 /// How far past the latest clock reading a deadline may be for [`Clock::is_due`] to read the
 /// clock to check it; a deadline farther out is taken as not yet due.
-const NEAR: Duration = Duration::from_millis(1);
+const NEAR: Duration = Duration::from_millis(100);
 
 thread_local! {
     /// Whether the clock of the reactor current on this thread is in step with
@@ -133,7 +133,7 @@ impl Clock {
 
     /// Whether `deadline` has passed, reading the clock only when it must. For a clock in step
     /// with real time: a deadline at or before the thread's latest reading has passed (no
-    /// read); one more than [`NEAR`] (1 ms) after it is taken as not yet due (no read; a
+    /// read); one more than [`NEAR`] (100 ms) after it is taken as not yet due (no read; a
     /// caller that then arms a timer sees it fire at the next reactor turn if it has in fact
     /// passed); in between the clock decides. A paused or advanced clock is always asked
     /// (free while paused). So it never answers `true` early, and `sleep(0)` or a deadline
@@ -262,17 +262,17 @@ mod tests {
         assert!(c.is_due(now));
         assert!(c.is_due(now - Duration::from_secs(1)));
         assert!(!c.is_due(now + Duration::from_secs(1)));
-        // Within a millisecond of the latest reading the clock decides.
-        let near = now + Duration::from_micros(500);
+        // Within NEAR of the latest reading the clock decides.
+        let near = now + Duration::from_millis(2);
         if c.is_due(near) {
             assert!(Instant::now() >= near);
         }
-        std::thread::sleep(Duration::from_millis(1));
-        assert!(c.is_due(near));
-        // A deadline far past the latest reading is not due even once it has passed by the
-        // real clock; a fresh reading then shows it.
-        let later = c.now() + Duration::from_millis(2);
         std::thread::sleep(Duration::from_millis(3));
+        assert!(c.is_due(near));
+        // A deadline more than NEAR past the latest reading is not due even once it has
+        // passed by the real clock; a fresh reading then shows it.
+        let later = c.now() + NEAR + Duration::from_millis(2);
+        std::thread::sleep(NEAR + Duration::from_millis(3));
         assert!(!c.is_due(later));
         c.now();
         assert!(c.is_due(later));

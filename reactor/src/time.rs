@@ -220,10 +220,10 @@ pub enum Start {
 ///
 /// It never answers `Elapsed` early, and answers it without reading the clock for a deadline
 /// at or before the latest time the reactor's clock returned (so `now() + 0`, or a deadline
-/// taken from `now()`, completes at once). A deadline less than a millisecond after that
-/// reading is checked against the clock; a later one is armed without a clock read, so one
-/// that has in fact passed (the thread was busy for longer than that since the clock was
-/// last read) fires at the next reactor turn, which then does not block.
+/// taken from `now()`, completes at once). A deadline up to 100 ms after that reading is
+/// checked against the clock; a later one is armed without a clock read, so one that has in
+/// fact passed (the thread ran for more than 100 ms without reading the clock since) fires
+/// at the next reactor turn, which then does not block. A paused clock is always exact.
 ///
 /// ```
 /// use std::sync::Arc;
