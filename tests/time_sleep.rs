@@ -104,7 +104,10 @@ async fn a_deadline_that_passes_before_the_first_poll_completes_at_that_poll() {
         let created = std::time::Instant::now();
         // The task is busy past the deadline before it first polls the sleep.
         std::thread::sleep(Duration::from_millis(d + 10));
-        assert!(poll_once(s.as_mut()).await.is_some(), "sleep({d} ms) polled late");
+        assert!(
+            poll_once(s.as_mut()).await.is_some(),
+            "sleep({d} ms) polled late"
+        );
         assert!(created.elapsed() >= Duration::from_millis(d));
         // And the same with a deadline given as an instant.
         let at = Instant::now() + Duration::from_millis(d);

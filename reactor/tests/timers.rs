@@ -324,7 +324,10 @@ fn now_follows_the_current_clock_across_enters_pauses_and_advances() {
         assert_eq!(time::now(), other.clock().now());
         assert!(time::now() > Instant::now() + YEAR / 2);
     }
-    assert!(time::now() < Instant::now() + YEAR / 2, "back on the real clock");
+    assert!(
+        time::now() < Instant::now() + YEAR / 2,
+        "back on the real clock"
+    );
     // Pausing or advancing the current clock is seen at once.
     real.clock().pause();
     let frozen = time::now();
