@@ -61,16 +61,19 @@ const USAGE: &str = "\
 usage: load [--quick] [--reps N] [--warmup-ms N] [--duration-ms N] [--generators N]
             [--idle-conns N] [--http-secs N] [--runtimes a,b,...] [--no-http] [--no-idle] [--no-echo]
             [--docs] [--syscalls] [--conns 1,64,1000] [--sizes 64,1024]
-            [--event-interval N] [--http-conns N]
+            [--event-interval N] [--http-conns N] [--rate N]
   --quick        CI smoke run: 1 rep, 200 ms per case, C <= 64, 200 idle connections
   --generators   load generator processes (default: 1, or cores-1 up to 4 on bigger machines)
   --runtimes     subset of: strand,tokio,smol,mio,mio-naive
   --docs         also write docs/bench-load.svg
   --event-interval  the strand server's Builder::event_interval (experiments)
+  --rate N       paced load instead of closed loop: N round trips/s in all, each connection
+                 sending at a fixed interval (staggered), so every server sees the same
+                 offered load; pick N below what every server sustains
   --syscalls     count the server's syscalls per round trip with `perf stat` tracepoints
                  (diagnostic: tracing adds server CPU time, so compare CPU from plain runs)
 internal: --serve <runtime> --mode echo|http --core N [--event-interval N]
-          --client --addr A --conns C --size S --core N [--idle]";
+          --client --addr A --conns C --size S --core N [--idle] [--interval-us N]";
 
 #[derive(Debug, Clone)]
 struct Opts {
@@ -91,6 +94,8 @@ struct Opts {
     http_conns: usize,
     /// Passed to the strand server (`Builder::event_interval`).
     event_interval: Option<u32>,
+    /// `--rate`: paced round trips per second in all (closed loop when `None`).
+    rate: Option<u64>,
     /// Echo connection counts and message sizes.
     conns: Vec<usize>,
     sizes: Vec<usize>,
@@ -214,6 +219,9 @@ fn client_main(args: &[String]) -> Result<(), String> {
         conns: flag_num(args, "--conns")?.unwrap_or(1),
         size: flag_num(args, "--size")?.unwrap_or(64),
         idle: args.iter().any(|a| a == "--idle"),
+        interval: flag_num::<u64>(args, "--interval-us")?
+            .filter(|&us| us > 0)
+            .map(Duration::from_micros),
     };
     client::run(cargs).map_err(|e| format!("client: {e}"))
 }
@@ -254,6 +262,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         "--sizes",
         "--event-interval",
         "--http-conns",
+        "--rate",
     ];
     let mut i = 0;
     while i < args.len() {
@@ -311,6 +320,7 @@ fn parse_opts(args: &[String]) -> Result<Opts, String> {
         }),
         sizes: list(args, "--sizes")?.unwrap_or_else(|| ECHO_SIZES.to_vec()),
         event_interval: flag_num(args, "--event-interval")?,
+        rate: flag_num(args, "--rate")?.filter(|&r: &u64| r > 0),
         http_conns: flag_num(args, "--http-conns")?.unwrap_or(HTTP_CONNS),
     })
 }
@@ -474,6 +484,7 @@ fn start_client(
     conns: usize,
     size: usize,
     idle: bool,
+    interval: Option<Duration>,
 ) -> Result<Proc, String> {
     let mut cmd = self_command();
     cmd.arg("--client")
@@ -483,6 +494,9 @@ fn start_client(
         .args(["--core", &generator_core(i).to_string()]);
     if idle {
         cmd.arg("--idle");
+    }
+    if let Some(iv) = interval {
+        cmd.args(["--interval-us", &iv.as_micros().max(1).to_string()]);
     }
     Proc::spawn(format!("generator {i}"), cmd)
 }
@@ -604,7 +618,11 @@ fn run_echo(opts: &Opts, runtime: &str, conns: usize, size: usize) -> Result<Sam
     let mut clients = Vec::with_capacity(gens);
     for i in 0..gens {
         let share = conns / gens + usize::from(i < conns % gens);
-        clients.push(start_client(i, addr, share, size, false)?);
+        // Paced: every connection sends once per conns/rate seconds, so the total is `rate`.
+        let interval = opts
+            .rate
+            .map(|r| Duration::from_micros((conns as u64).saturating_mul(1_000_000) / r));
+        clients.push(start_client(i, addr, share, size, false, interval)?);
     }
     for c in &mut clients {
         c.expect("ready", CHILD_TIMEOUT)?;
@@ -665,7 +683,7 @@ fn run_idle(opts: &Opts, runtime: &str, conns: usize) -> Result<Sample, String> 
     let (mut server, addr) = start_server(runtime, Mode::Echo, opts.event_interval)?;
     std::thread::sleep(Duration::from_millis(50));
     let rss0 = sys::rss_bytes(server.pid()).map_err(|e| format!("server RSS: {e}"))?;
-    let mut client = start_client(0, addr, conns, 64, true)?;
+    let mut client = start_client(0, addr, conns, 64, true, None)?;
     client.expect("ready", CHILD_TIMEOUT)?;
     std::thread::sleep(Duration::from_millis(100));
     let rss1 = sys::rss_bytes(server.pid()).map_err(|e| format!("server RSS: {e}"))?;
@@ -1022,6 +1040,12 @@ fn report(
         opts.duration,
         opts.warmup
     );
+    if let Some(rate) = opts.rate {
+        let _ = writeln!(
+            s,
+            "Paced load (`--rate {rate}`): {rate} round trips/s offered in all, each connection sending at a fixed interval; the echo rows measure the servers at the same load.\n"
+        );
+    }
     if opts.quick {
         let _ = writeln!(
             s,

@@ -4,7 +4,9 @@
 //!
 //! - prints `ready` once every connection is open (and, in idle mode, has made one round trip);
 //! - closed loop: each connection writes one message, reads the full echo back, checks every
-//!   byte, and starts again at once;
+//!   byte, and starts again at once; or, paced (`--interval-us N`), starts again at its next
+//!   send time, one every N µs (connections staggered across the interval; a connection that
+//!   falls behind sends at once but never in a burst);
 //! - `mark` on stdin starts the measured window (round trips are counted and their latency
 //!   recorded in an hdrhistogram), `stop` (or EOF) ends it;
 //! - then prints `result <round trips in window> <errors> <histogram>` and exits, plus one
@@ -75,6 +77,8 @@ pub struct Args {
     pub conns: usize,
     pub size: usize,
     pub idle: bool,
+    /// Paced: one message per connection per interval (closed loop when `None`).
+    pub interval: Option<Duration>,
 }
 
 /// Latency histogram in nanoseconds: 1 ns .. 60 s, 3 significant digits.
@@ -199,14 +203,19 @@ async fn drive(
         return Ok(());
     }
 
+    let conns = streams.len().max(1) as u32;
+    let start = Instant::now();
     let tasks: Vec<_> = streams
         .into_iter()
         .enumerate()
         .map(|(id, s)| {
+            // Staggered first send times spread the paced load over the interval.
+            let pace = args.interval.map(|iv| (iv, start + iv * id as u32 / conns));
             strand::spawn(connection(
                 s,
                 id as u32,
                 args.size,
+                pace,
                 ctl.clone(),
                 hist.clone(),
                 failures.clone(),
@@ -281,6 +290,7 @@ async fn connection(
     mut s: TcpStream,
     id: u32,
     size: usize,
+    pace: Option<(Duration, Instant)>,
     ctl: Arc<Control>,
     hist: Rc<RefCell<Histogram<u64>>>,
     failures: Rc<RefCell<Failures>>,
@@ -288,7 +298,16 @@ async fn connection(
     let mut msg = pattern(size, id);
     let mut resp = vec![0u8; size];
     let mut seq = 0u64;
+    let mut next_send = pace.map(|(_, first)| first);
     loop {
+        if let (Some((interval, _)), Some(at)) = (pace, next_send.as_mut()) {
+            let now = Instant::now();
+            if *at > now {
+                strand::time::sleep_until((*at).into()).await;
+            }
+            // Behind schedule: send now, and never catch up in a burst.
+            *at = (*at).max(now) + interval;
+        }
         let phase = ctl.phase.load(Relaxed);
         if phase == STOP {
             return;
