@@ -78,7 +78,9 @@ impl Timers {
     /// expired list and fires at the next turn.
     #[inline]
     fn deadline_tick(&self, deadline: Instant) -> u64 {
-        let d = deadline.saturating_duration_since(self.origin);
+        let d = deadline
+            .checked_duration_since(self.origin)
+            .unwrap_or_default();
         let ms = u64::from(d.subsec_nanos().div_ceil(1_000_000));
         d.as_secs()
             .saturating_mul(1_000)

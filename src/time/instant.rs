@@ -22,6 +22,7 @@ pub struct Instant(std::time::Instant);
 
 impl Instant {
     /// The current time on the runtime's clock.
+    #[inline]
     pub fn now() -> Instant {
         Instant(strand_reactor::time::now())
     }
@@ -47,6 +48,7 @@ impl Instant {
     }
 
     /// `self + d`, or `None` if it cannot be represented.
+    #[inline]
     pub fn checked_add(&self, d: Duration) -> Option<Instant> {
         self.0.checked_add(d).map(Instant)
     }
@@ -71,6 +73,7 @@ impl Instant {
 
     /// `self + d`, clamped to [`far_future_from`](Self::far_future_from) instead of
     /// overflowing.
+    #[inline]
     pub(crate) fn saturating_add(self, d: Duration) -> Instant {
         const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
         if d < FAR {
