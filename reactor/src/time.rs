@@ -220,12 +220,17 @@ pub enum Start {
 /// The first poll of a timer future in one reactor visit: [`Start::Elapsed`] if `deadline`
 /// has passed, otherwise arms a timer as [`register`] does. Returns `None` outside a runtime.
 ///
-/// It never answers `Elapsed` early, and answers it without reading the clock for a deadline
-/// at or before the latest time the reactor's clock returned (so `now() + 0`, or a deadline
-/// taken from `now()`, completes at once). A deadline up to 100 ms after that reading is
-/// checked against the clock; a later one is armed without a clock read, so one that has in
-/// fact passed (the thread ran for more than 100 ms without reading the clock since) fires
-/// at the next reactor turn, which then does not block. A paused clock is always exact.
+/// It is exact: `Elapsed` exactly when the deadline has passed by the clock at the call (never
+/// early, and never `Armed` for a deadline that passed before the call, however long the
+/// thread went without reading the clock). It stays cheap: a deadline at or before the
+/// latest time the reactor's clock returned on this thread is `Elapsed` without a clock read
+/// (so `now() + 0`, or a deadline taken from `now()`, completes at once); on Linux and
+/// Android a deadline past a cheap upper bound on the current time (from
+/// `CLOCK_MONOTONIC_COARSE`, a few ns, plus a margin of four of its ticks and 1 ms) is
+/// `Armed` without a fine clock read; anything else is checked against the clock. (The
+/// margin is twice what the coarse clock was measured to trail by; should a stalled kernel
+/// tick ever exceed it, the timer armed for a passed deadline fires at the next turn, which
+/// does not block.) A paused clock is exact and free.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -240,6 +245,10 @@ pub enum Start {
 /// let _enter = reactor.enter();
 /// let waker = Waker::from(Arc::new(Noop));
 /// assert_eq!(time::start(time::now(), &waker), Some(time::Start::Elapsed));
+/// // Passed while the thread was busy, with no clock read since: still elapsed.
+/// let soon = time::now() + Duration::from_millis(120);
+/// std::thread::sleep(Duration::from_millis(130));
+/// assert_eq!(time::start(soon, &waker), Some(time::Start::Elapsed));
 /// let later = time::now() + Duration::from_secs(5);
 /// let Some(time::Start::Armed(key)) = time::start(later, &waker) else { panic!() };
 /// assert_eq!(reactor.timers(), 1);
