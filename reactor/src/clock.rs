@@ -110,9 +110,9 @@ fn real_now() -> Instant {
 ///   part of a tick not yet accumulated: less than two resolutions (`clock_getres` of the
 ///   coarse clock, one tick) while ticks come on time. Measured on the development VM (HZ =
 ///   250, 4 ms ticks): at most 1.7 resolutions over 350 million back-to-back reads (so "one
-///   resolution" is not a bound). The bound adds [`MARGIN_TICKS`] resolutions plus 1 ms,
-///   which leaves two more ticks of room for a late tick (a delayed interrupt, a preempted
-///   timekeeping CPU of a VM).
+///   resolution" is not a bound). The bound adds [`MARGIN_TICKS`](coarse::MARGIN_TICKS)
+///   resolutions plus 1 ms, which leaves two more ticks of room for a late tick (a delayed
+///   interrupt, a preempted timekeeping CPU of a VM).
 /// - std's `Instant` is `CLOCK_MONOTONIC` on Linux and Android (see "underlying system
 ///   calls" in its docs). The map between the two is calibrated once per thread: `m0`, a
 ///   `CLOCK_MONOTONIC` reading, then `i0 = Instant::now()`. `i0` stands for some monotonic
@@ -122,7 +122,8 @@ fn real_now() -> Instant {
 ///   The thread keeps `base = i0 - m0 + margin`, so a coarse reading `c` bounds the real
 ///   time by `base + c`: one `Instant` addition per check.
 /// - A coarse clock that fails, or reports a resolution of zero or above
-///   [`MAX_RESOLUTION`]: no bound, and the caller reads the fine clock.
+///   [`MAX_RESOLUTION`](coarse::MAX_RESOLUTION): no bound, and the caller reads the fine
+///   clock.
 #[cfg(all(any(target_os = "linux", target_os = "android"), not(miri)))]
 mod coarse {
     use std::cell::Cell;
