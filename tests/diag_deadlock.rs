@@ -400,3 +400,65 @@ fn a_hook_can_wake_the_runtime_to_recover() {
     assert!(recovered);
     assert_eq!(rt.metrics().deadlocks_detected, 1);
 }
+
+/// Diagnostics are per runtime, a lock is not: a guard taken while they are off and released
+/// while they are on (and one taken on, with the lock contended, and released off) leaves the
+/// lock's records exact, so a later cycle through it is still reported, once.
+#[test]
+fn guards_taken_and_released_under_different_diagnostics_settings() {
+    let off = strand::Runtime::builder()
+        .diagnostics(false)
+        .build()
+        .unwrap();
+    let (on, reports) = runtime_with_hook();
+    let a = Rc::new(Mutex::new(()));
+    let b = Rc::new(Mutex::new(()));
+    let s = Rc::new(Semaphore::new(2));
+    // Off, then on.
+    let g = off.block_on(async { a.lock().await });
+    let p_off = off.block_on(async { s.acquire().await.unwrap() });
+    on.block_on(async {
+        drop(g);
+        // Permits taken with diagnostics off merged into ones taken with them on.
+        let mut p_on = s.acquire().await.unwrap();
+        p_on.merge(p_off);
+        assert_eq!(p_on.num_permits(), 2);
+    });
+    // On, contended (so the lock has a wait-for graph node), then released off.
+    let g = on.block_on(async {
+        let g = a.lock().await;
+        let a2 = a.clone();
+        let waiter = strand::spawn(async move {
+            let _g = a2.lock().await;
+        });
+        yield_now().await;
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        g
+    });
+    off.block_on(async { drop(g) });
+    assert!(a.try_lock().is_ok() && s.try_acquire_many(2).is_ok());
+    // A cycle through `a`, the semaphore and `b`.
+    on.block_on(async {
+        let (a1, s1, b1) = (a.clone(), s.clone(), b.clone());
+        let left = strand::spawn(async move {
+            let _a = a1.lock().await;
+            let _s = s1.acquire_many(2).await.unwrap();
+            yield_now().await;
+            let _b = b1.lock().await;
+        });
+        let (a2, b2) = (a.clone(), b.clone());
+        let right = strand::spawn(async move {
+            let _b = b2.lock().await;
+            yield_now().await;
+            let _a = a2.lock().await;
+        });
+        until_reported(&reports).await;
+        left.abort();
+        right.abort();
+    });
+    let reports = reports.lock().unwrap();
+    assert_eq!(reports.len(), 1, "one report per cycle");
+    assert_eq!(reports[0].1.kind(), DeadlockKind::LockCycle);
+    assert_eq!(reports[0].1.locks().len(), 2);
+}

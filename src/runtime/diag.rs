@@ -347,7 +347,10 @@ impl LockNode {
             return;
         }
         let found = self.holders.borrow_mut().remove(who, n);
-        if !found || (who != WHO_UNKNOWN && who != current_who()) {
+        // Released by another party than the acquirer: evidence that a borrowed guard moved.
+        // (With diagnostics off now the releasing party is unknown: no evidence either way.)
+        let now = current_who();
+        if !found || (who != WHO_UNKNOWN && now != WHO_NONE && who != now) {
             self.unreliable.set(true);
         }
         if !self.waiters.borrow().is_empty() {

@@ -1,11 +1,13 @@
 use std::cell::{RefCell, RefMut};
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{ready, Context, Poll};
 
 use super::error::TryLockError;
-use super::raw_sem::{RawSemaphore, SemKind};
-use crate::runtime::diag::{current_who, WHO_UNKNOWN};
+use super::raw_sem::{Acquire, RawSemaphore, SemKind};
 
 /// An async mutual-exclusion lock for tasks on one thread.
 ///
@@ -88,10 +90,14 @@ impl<T> Mutex<T> {
     ///     assert_eq!(*m.lock().await, 2);
     /// });
     /// ```
-    pub async fn lock(&self) -> MutexGuard<'_, T> {
-        // The semaphore is never closed, so this cannot fail.
-        let _ = self.sem.acquire(1).await;
-        self.guard()
+    // A hand-written future rather than an `async fn`: the uncontended lock is then a few
+    // inlined `Cell` operations with no state machine around them.
+    #[inline]
+    pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
+        Lock {
+            mutex: self,
+            acquire: self.sem.acquire(1),
+        }
     }
 
     /// Takes the lock if it is free and nobody is queued for it.
@@ -105,18 +111,21 @@ impl<T> Mutex<T> {
     /// ```
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire(1) {
-            Ok(()) => Ok(self.guard()),
+            Ok(who) => Ok(self.guard(who)),
             Err(_) => Err(TryLockError(())),
         }
     }
 
-    fn guard(&self) -> MutexGuard<'_, T> {
-        let value = RefMut::map(self.value.borrow_mut(), |v| {
-            v.as_mut().expect("mutex value present while unlocked")
+    /// The guard for a lock just granted to the party `who`.
+    #[inline]
+    fn guard(&self, who: u64) -> MutexGuard<'_, T> {
+        let value = RefMut::map(self.value.borrow_mut(), |v| match v {
+            Some(v) => v,
+            None => value_missing(),
         });
         MutexGuard {
             value,
-            _release: Release(&self.sem, current_who()),
+            _release: Release(&self.sem, who),
         }
     }
 
@@ -133,17 +142,20 @@ impl<T> Mutex<T> {
     /// });
     /// ```
     pub async fn lock_owned(self: Rc<Self>) -> OwnedMutexGuard<T> {
-        let _ = self.sem.acquire(1).await;
-        self.sem.disown(1);
-        OwnedMutexGuard::new(self)
+        let who = match self.sem.acquire(1).await {
+            Ok(who) => who,
+            Err(_) => unreachable!("a mutex's semaphore is never closed"),
+        };
+        let who = self.sem.disown(1, who);
+        OwnedMutexGuard::new(self, who)
     }
 
     /// Like [`try_lock`](Self::try_lock), on an `Rc`.
     pub fn try_lock_owned(self: Rc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         match self.sem.try_acquire(1) {
-            Ok(()) => {
-                self.sem.disown(1);
-                Ok(OwnedMutexGuard::new(self))
+            Ok(who) => {
+                let who = self.sem.disown(1, who);
+                Ok(OwnedMutexGuard::new(self, who))
             }
             Err(_) => Err(TryLockError(())),
         }
@@ -188,12 +200,39 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-/// Releases one permit of the mutex's semaphore, held by the party in `.1`, when dropped. A
-/// separate field so that it drops *after* the value borrow: a waiter woken by the release may
-/// re-enter and lock at once.
+#[cold]
+#[inline(never)]
+fn value_missing() -> ! {
+    panic!("mutex value present while unlocked")
+}
+
+/// The future of [`Mutex::lock`]: the semaphore grant, then the guard. Cancel-safe as
+/// [`Acquire`] is.
+struct Lock<'a, T> {
+    mutex: &'a Mutex<T>,
+    acquire: Acquire<'a>,
+}
+
+impl<'a, T> Future for Lock<'a, T> {
+    type Output = MutexGuard<'a, T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
+        let this = self.get_mut();
+        match ready!(Pin::new(&mut this.acquire).poll(cx)) {
+            Ok(who) => Poll::Ready(this.mutex.guard(who)),
+            Err(_) => unreachable!("a mutex's semaphore is never closed"),
+        }
+    }
+}
+
+/// Releases one permit of the mutex's semaphore, granted to the party in `.1` (as the grant
+/// returned it), when dropped. A separate field so that it drops *after* the value borrow: a
+/// waiter woken by the release may re-enter and lock at once.
 struct Release<'a>(&'a RawSemaphore, u64);
 
 impl Drop for Release<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.0.release_held(1, self.1);
     }
@@ -241,13 +280,15 @@ impl<T: fmt::Display> fmt::Display for MutexGuard<'_, T> {
 pub struct OwnedMutexGuard<T> {
     lock: Rc<Mutex<T>>,
     value: Option<T>,
+    /// The party to release under (see `RawSemaphore::disown`).
+    who: u64,
 }
 
 impl<T> OwnedMutexGuard<T> {
-    fn new(lock: Rc<Mutex<T>>) -> Self {
+    fn new(lock: Rc<Mutex<T>>, who: u64) -> Self {
         let value = lock.value.borrow_mut().take();
         debug_assert!(value.is_some(), "mutex value present while unlocked");
-        OwnedMutexGuard { lock, value }
+        OwnedMutexGuard { lock, value, who }
     }
 
     /// The mutex this guard locks.
@@ -272,7 +313,7 @@ impl<T> DerefMut for OwnedMutexGuard<T> {
 impl<T> Drop for OwnedMutexGuard<T> {
     fn drop(&mut self) {
         *self.lock.value.borrow_mut() = self.value.take();
-        self.lock.sem.release_held(1, WHO_UNKNOWN);
+        self.lock.sem.release_held(1, self.who);
     }
 }
 

@@ -18,7 +18,7 @@
 //! a waiter entry keeps the waiting party, registered with the runtime's wait-for graph while
 //! it is queued. The uncontended fast path only touches an inline holder slot.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -53,9 +53,8 @@ struct Want {
     who: u64,
 }
 
+/// What is only touched off the fast paths.
 struct State {
-    permits: usize,
-    closed: bool,
     waiters: WaitList<Want>,
     /// Who holds permits, while the lock never had to queue anyone (then `node` has them).
     holders: Holders,
@@ -73,7 +72,15 @@ impl State {
     }
 }
 
+/// The counting semaphore. The uncontended paths (a grant with permits free, a release with
+/// nobody queued) only touch the `Cell`s; the `RefCell`ed [`State`] is borrowed when someone
+/// queues, and for holder bookkeeping while diagnostics are on.
 pub(crate) struct RawSemaphore {
+    /// Free permits. Invariant: nonzero only while nobody is queued.
+    permits: Cell<usize>,
+    closed: Cell<bool>,
+    /// Mirrors `!state.waiters.is_empty()` (kept in step by every change of the queue).
+    queued: Cell<bool>,
     state: RefCell<State>,
     kind: SemKind,
     created: &'static Location<'static>,
@@ -96,9 +103,10 @@ impl RawSemaphore {
             "a semaphore holds at most MAX_PERMITS permits"
         );
         RawSemaphore {
+            permits: Cell::new(permits),
+            closed: Cell::new(false),
+            queued: Cell::new(false),
             state: RefCell::new(State {
-                permits,
-                closed: false,
                 waiters: WaitList::new(),
                 holders: Holders::new(),
                 node: None,
@@ -116,6 +124,12 @@ impl RawSemaphore {
 
     fn id(&self) -> u64 {
         self as *const RawSemaphore as usize as u64
+    }
+
+    /// Brings `queued` in step with the queue after a change of it.
+    #[inline]
+    fn sync_queued(&self, st: &State) {
+        self.queued.set(!st.waiters.is_empty());
     }
 
     /// What a task waiting for `needed` permits waits on, for the task dump.
@@ -155,90 +169,119 @@ impl RawSemaphore {
             .clone()
     }
 
-    /// Gives back `n` permits held by `who` (a guard's drop).
+    /// Records a grant of `n` permits to the party running now; returns the party it was
+    /// recorded for: the one to release them under ([`WHO_NONE`] when nothing was recorded: a
+    /// channel, no permits, or diagnostics off).
+    #[inline]
+    fn granted(&self, n: usize) -> u64 {
+        if !self.is_lock() || n == 0 {
+            return WHO_NONE;
+        }
+        let who = current_who();
+        if who != WHO_NONE {
+            self.add_holder(who, n);
+        }
+        who
+    }
+
+    #[inline(never)]
+    fn add_holder(&self, who: u64, n: usize) {
+        self.state.borrow_mut().add_holder(who, n);
+    }
+
+    /// Takes `who`'s `n` permits out of the holder records.
+    #[inline(never)]
+    fn remove_holder(&self, who: u64, n: usize) {
+        let mut st = self.state.borrow_mut();
+        match &st.node {
+            None => {
+                st.holders.remove(who, n);
+            }
+            Some(node) => node.remove_holder(who, n),
+        }
+    }
+
+    /// Gives back `n` permits granted to `who` (a guard's drop; `who` as returned by the
+    /// grant).
     #[inline]
     pub(crate) fn release_held(&self, n: usize, who: u64) {
-        if self.is_lock() {
-            let mut st = self.state.borrow_mut();
-            match &st.node {
-                None => {
-                    st.holders.remove(who, n);
-                }
-                Some(node) => node.remove_holder(who, n),
-            }
+        if who != WHO_NONE && n > 0 {
+            self.remove_holder(who, n);
         }
         self.release(n);
     }
 
-    /// `n` permits held by `who` are given up for good (a forgotten permit).
+    /// `n` permits granted to `who` are given up for good (a forgotten permit).
     pub(crate) fn forget_held(&self, n: usize, who: u64) {
-        if self.is_lock() && n > 0 {
-            let mut st = self.state.borrow_mut();
-            match &st.node {
-                None => {
-                    st.holders.remove(who, n);
-                }
-                Some(node) => node.remove_holder(who, n),
-            }
+        if who != WHO_NONE && n > 0 {
+            self.remove_holder(who, n);
         }
     }
 
-    /// `n` permits the current party just acquired move to an owned guard or permit, which may
-    /// travel to another task: from now on their holder is unknown.
-    pub(crate) fn disown(&self, n: usize) {
-        if self.is_lock() && n > 0 {
-            let who = current_who();
-            let mut st = self.state.borrow_mut();
-            match &st.node {
-                None => {
-                    st.holders.remove(who, n);
-                    st.holders.add(WHO_UNKNOWN, n);
-                }
-                Some(node) => node.transfer(who, WHO_UNKNOWN, n),
-            }
+    /// `n` permits just granted to `who` move to an owned guard or permit, which may travel to
+    /// another task: from now on their holder is unknown. Returns the party to release them
+    /// under.
+    pub(crate) fn disown(&self, n: usize, who: u64) -> u64 {
+        if who == WHO_NONE || n == 0 {
+            return WHO_NONE;
         }
+        self.transfer(n, who, WHO_UNKNOWN);
+        WHO_UNKNOWN
     }
 
-    /// Moves `n` permits from `from` to `to` (merging permits of two parties).
+    /// Moves `n` permits from `from` to `to` (merging permits of two parties; either may be
+    /// [`WHO_NONE`], for permits taken while diagnostics were off).
     pub(crate) fn transfer(&self, n: usize, from: u64, to: u64) {
-        if self.is_lock() && n > 0 && from != to {
-            let mut st = self.state.borrow_mut();
-            match &st.node {
+        if !self.is_lock() || n == 0 || from == to {
+            return;
+        }
+        let mut st = self.state.borrow_mut();
+        match (from, to) {
+            (WHO_NONE, to) => st.add_holder(to, n),
+            (from, WHO_NONE) => match &st.node {
+                None => {
+                    st.holders.remove(from, n);
+                }
+                Some(node) => node.remove_holder(from, n),
+            },
+            (from, to) => match &st.node {
                 None => {
                     st.holders.remove(from, n);
                     st.holders.add(to, n);
                 }
                 Some(node) => node.transfer(from, to, n),
-            }
+            },
         }
     }
 
     pub(crate) fn available_permits(&self) -> usize {
-        self.state.borrow().permits
+        self.permits.get()
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.state.borrow().closed
+        self.closed.get()
     }
 
     /// Number of queued waiters.
     #[cfg(test)]
     pub(crate) fn waiters(&self) -> usize {
-        self.state.borrow().waiters.len()
+        let n = self.state.borrow().waiters.len();
+        assert_eq!(self.queued.get(), n > 0, "queued flag out of step");
+        n
     }
 
+    /// Takes `n` permits if they are free and nobody is queued; returns the party to release
+    /// them under.
     #[inline]
-    pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquireError> {
-        let mut st = self.state.borrow_mut();
-        if st.closed {
+    pub(crate) fn try_acquire(&self, n: usize) -> Result<u64, TryAcquireError> {
+        if self.closed.get() {
             return Err(TryAcquireError::Closed);
         }
-        if st.waiters.is_empty() && st.permits >= n {
-            st.permits -= n;
-            if self.is_lock() && n > 0 {
-                st.add_holder(current_who(), n);
-            }
-            Ok(())
+        let p = self.permits.get();
+        // `p >= n > 0` implies nobody is queued (the invariant of `permits`).
+        if p >= n && (n > 0 || !self.queued.get()) {
+            self.permits.set(p - n);
+            Ok(self.granted(n))
         } else {
             Err(TryAcquireError::NoPermits)
         }
@@ -256,16 +299,11 @@ impl RawSemaphore {
     /// Returns `n` permits and hands them to the queued waiters, oldest first.
     #[inline]
     pub(crate) fn release(&self, n: usize) {
-        if n == 0 {
-            return;
+        match self.permits.get().checked_add(n) {
+            Some(p) if p <= MAX_PERMITS => self.permits.set(p),
+            _ => overflow(),
         }
-        let mut st = self.state.borrow_mut();
-        match st.permits.checked_add(n) {
-            Some(p) if p <= MAX_PERMITS => st.permits = p,
-            _ => panic!("semaphore permits overflow MAX_PERMITS"),
-        }
-        if !st.waiters.is_empty() {
-            drop(st);
+        if self.queued.get() && n > 0 {
             self.serve_waiters();
         }
     }
@@ -273,10 +311,16 @@ impl RawSemaphore {
     /// Hands free permits to queued waiters and wakes the served ones, in batches, with no
     /// borrow held while waking (a woken or dropped waker may re-enter this semaphore).
     #[cold]
+    #[inline(never)]
     fn serve_waiters(&self) {
         let mut batch = WakeBatch::new();
         loop {
-            let more = self.state.borrow_mut().assign(&mut batch);
+            let more = {
+                let mut st = self.state.borrow_mut();
+                let more = self.assign(&mut st, &mut batch);
+                self.sync_queued(&st);
+                more
+            };
             batch.wake_all();
             if !more {
                 break;
@@ -286,20 +330,20 @@ impl RawSemaphore {
 
     /// Removes up to `n` free permits for good; returns how many were removed.
     pub(crate) fn forget(&self, n: usize) -> usize {
-        let mut st = self.state.borrow_mut();
-        let k = st.permits.min(n);
-        st.permits -= k;
+        let p = self.permits.get();
+        let k = p.min(n);
+        self.permits.set(p - k);
         k
     }
 
     /// Closes the semaphore: queued and future acquires fail; permits still held can be
     /// released (and acquired waiters that were already served keep their permits).
     pub(crate) fn close(&self) {
+        self.closed.set(true);
         let mut batch = WakeBatch::new();
         loop {
             let more = {
                 let mut st = self.state.borrow_mut();
-                st.closed = true;
                 let mut more = false;
                 while let Some(key) = st.waiters.front() {
                     if batch.is_full() {
@@ -310,11 +354,12 @@ impl RawSemaphore {
                     let node = st.waiters.get_mut(key);
                     let partial = std::mem::take(&mut node.data.assigned);
                     let waker = node.waker.take().map(TrackedWaker::into_waker);
-                    st.permits += partial;
+                    self.permits.set(self.permits.get() + partial);
                     if let Some(w) = waker {
                         batch.push(w);
                     }
                 }
+                self.sync_queued(&st);
                 more
             };
             batch.wake_all();
@@ -323,28 +368,27 @@ impl RawSemaphore {
             }
         }
     }
-}
 
-impl State {
     /// Hands free permits to the waiters at the front; returns true when `batch` filled up
     /// before the queue was served (call again after waking the batch).
-    fn assign(&mut self, batch: &mut WakeBatch) -> bool {
-        while self.permits > 0 {
-            let Some(key) = self.waiters.front() else {
+    fn assign(&self, st: &mut State, batch: &mut WakeBatch) -> bool {
+        while self.permits.get() > 0 {
+            let Some(key) = st.waiters.front() else {
                 break;
             };
             if batch.is_full() {
                 return true;
             }
-            let node = self.waiters.get_mut(key);
-            let take = self.permits.min(node.data.needed - node.data.assigned);
+            let node = st.waiters.get_mut(key);
+            let free = self.permits.get();
+            let take = free.min(node.data.needed - node.data.assigned);
             node.data.assigned += take;
-            self.permits -= take;
+            self.permits.set(free - take);
             if node.data.assigned < node.data.needed {
                 break;
             }
             let waker = node.waker.take().map(TrackedWaker::into_waker);
-            self.waiters.unlink(key);
+            st.waiters.unlink(key);
             if let Some(w) = waker {
                 batch.push(w);
             }
@@ -353,21 +397,26 @@ impl State {
     }
 }
 
+#[cold]
+#[inline(never)]
+fn overflow() -> ! {
+    panic!("semaphore permits overflow MAX_PERMITS")
+}
+
 impl std::fmt::Debug for RawSemaphore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Semaphore");
+        d.field("permits", &self.permits.get());
         match self.state.try_borrow() {
-            Ok(st) => f
-                .debug_struct("Semaphore")
-                .field("permits", &st.permits)
-                .field("waiters", &st.waiters.len())
-                .field("closed", &st.closed)
-                .finish(),
-            Err(_) => f.write_str("Semaphore { <busy> }"),
-        }
+            Ok(st) => d.field("waiters", &st.waiters.len()),
+            Err(_) => d.field("waiters", &format_args!("<busy>")),
+        };
+        d.field("closed", &self.closed.get()).finish()
     }
 }
 
-/// Waits for `needed` permits of a [`RawSemaphore`]. Unpin; cancel-safe (see the module docs).
+/// Waits for `needed` permits of a [`RawSemaphore`]; yields the party to release them under
+/// (see [`RawSemaphore::release_held`]). Unpin; cancel-safe (see the module docs).
 pub(crate) struct Acquire<'a> {
     sem: &'a RawSemaphore,
     needed: usize,
@@ -375,51 +424,64 @@ pub(crate) struct Acquire<'a> {
 }
 
 impl Future for Acquire<'_> {
-    type Output = Result<(), AcquireError>;
+    type Output = Result<u64, AcquireError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let coop = ready!(coop::poll_proceed(cx));
-        let mut st = this.sem.state.borrow_mut();
-        let Some(key) = this.key else {
-            if st.closed {
-                drop(st);
+        let sem = this.sem;
+        let needed = this.needed;
+        if this.key.is_none() {
+            // The fast path: permits free, so nobody is queued.
+            let p = sem.permits.get();
+            if p >= needed && needed > 0 && !sem.closed.get() {
+                sem.permits.set(p - needed);
                 coop.made_progress();
+                return Poll::Ready(Ok(sem.granted(needed)));
+            }
+        }
+        let res = this.poll_slow(cx);
+        if res.is_ready() {
+            coop.made_progress();
+        }
+        res
+    }
+}
+
+impl Acquire<'_> {
+    /// Everything but the uncontended grant: queue up, re-register, complete after a wait.
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<u64, AcquireError>> {
+        let sem = self.sem;
+        let mut st = sem.state.borrow_mut();
+        let Some(key) = self.key else {
+            if sem.closed.get() {
                 return Poll::Ready(Err(AcquireError(())));
             }
-            if this.needed == 0 {
-                drop(st);
-                coop.made_progress();
-                return Poll::Ready(Ok(()));
-            }
-            if st.waiters.is_empty() && st.permits >= this.needed {
-                st.permits -= this.needed;
-                if this.sem.is_lock() {
-                    st.add_holder(current_who(), this.needed);
-                }
-                drop(st);
-                coop.made_progress();
-                return Poll::Ready(Ok(()));
+            if self.needed == 0 {
+                return Poll::Ready(Ok(WHO_NONE));
             }
             // Queue up. With nobody ahead, take what is free now (the rest comes on release).
             let assigned = if st.waiters.is_empty() {
-                std::mem::take(&mut st.permits)
+                sem.permits.replace(0)
             } else {
                 0
             };
-            let who = if this.sem.is_lock() {
+            let who = if sem.is_lock() {
                 current_who()
             } else {
                 WHO_UNKNOWN
             };
             let want = Want {
-                needed: this.needed,
+                needed: self.needed,
                 assigned,
                 who,
             };
-            let waker = TrackedWaker::new_waiting(cx.waker(), this.sem.wait_reason(this.needed));
-            this.key = Some(st.waiters.push_back(want, Some(waker)));
-            let node = (this.sem.is_lock() && who != WHO_NONE).then(|| this.sem.node(&mut st));
+            let waker = TrackedWaker::new_waiting(cx.waker(), sem.wait_reason(self.needed));
+            self.key = Some(st.waiters.push_back(want, Some(waker)));
+            sem.sync_queued(&st);
+            let node = (sem.is_lock() && who != WHO_NONE).then(|| sem.node(&mut st));
             drop(st);
             if let Some(node) = node {
                 node.add_waiter(who);
@@ -428,47 +490,40 @@ impl Future for Acquire<'_> {
         };
         let node = st.waiters.get_mut(key);
         if node.is_linked() {
-            let old = update_waker(
-                &mut node.waker,
-                cx.waker(),
-                this.sem.wait_reason(this.needed),
-            );
+            let old = update_waker(&mut node.waker, cx.waker(), sem.wait_reason(self.needed));
             drop(st);
             drop(old);
             return Poll::Pending;
         }
+        // Served (or closed) while queued: already unlinked, so `queued` is unchanged.
         let node = st.waiters.remove(key);
-        this.key = None;
+        self.key = None;
         let served = node.data.assigned == node.data.needed;
-        if this.sem.is_lock() {
-            if served {
-                st.add_holder(current_who(), node.data.needed);
-            }
-            if let Some(lock) = st.node.clone() {
-                drop(st);
-                lock.remove_waiter(node.data.who);
-            } else {
-                drop(st);
-            }
-        } else {
-            drop(st);
+        let lock = if sem.is_lock() { st.node.clone() } else { None };
+        drop(st);
+        if let Some(lock) = lock {
+            lock.remove_waiter(node.data.who);
         }
+        let who = if served {
+            sem.granted(node.data.needed)
+        } else {
+            WHO_NONE
+        };
         drop(node);
-        coop.made_progress();
         Poll::Ready(if served {
-            Ok(())
+            Ok(who)
         } else {
             Err(AcquireError(()))
         })
     }
-}
 
-impl Drop for Acquire<'_> {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
+    #[inline(never)]
+    fn cancel(&mut self, key: Key) {
         let (node, lock) = {
             let mut st = self.sem.state.borrow_mut();
-            (st.waiters.remove(key), st.node.clone())
+            let node = st.waiters.remove(key);
+            self.sem.sync_queued(&st);
+            (node, st.node.clone())
         };
         if let (true, Some(lock)) = (self.sem.is_lock(), lock) {
             lock.remove_waiter(node.data.who);
@@ -477,6 +532,15 @@ impl Drop for Acquire<'_> {
         // it); then drop its waker, both with no borrow held.
         self.sem.release(node.data.assigned);
         drop(node);
+    }
+}
+
+impl Drop for Acquire<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.cancel(key);
+        }
     }
 }
 
@@ -513,10 +577,10 @@ mod tests {
         assert_eq!(sem.try_acquire(1), Err(TryAcquireError::NoPermits));
         sem.release(1);
         assert_eq!((c1.get(), c2.get()), (1, 0));
-        assert!(matches!(poll_once(&mut big, &w1), Poll::Ready(Ok(()))));
+        assert!(matches!(poll_once(&mut big, &w1), Poll::Ready(Ok(_))));
         sem.release(2);
         assert_eq!(c2.get(), 1);
-        assert!(matches!(poll_once(&mut small, &w2), Poll::Ready(Ok(()))));
+        assert!(matches!(poll_once(&mut small, &w2), Poll::Ready(Ok(_))));
         assert_eq!(sem.available_permits(), 1);
     }
 
@@ -565,7 +629,7 @@ mod tests {
         sem.release(100);
         assert_eq!(c.get(), 100);
         for a in &mut waiters {
-            assert!(matches!(poll_once(a, &w), Poll::Ready(Ok(()))));
+            assert!(matches!(poll_once(a, &w), Poll::Ready(Ok(_))));
         }
         assert_eq!(sem.available_permits(), 0);
     }

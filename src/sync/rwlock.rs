@@ -4,7 +4,7 @@ use std::ops::{Deref, DerefMut};
 
 use super::error::TryLockError;
 use super::raw_sem::{RawSemaphore, SemKind, MAX_PERMITS};
-use crate::runtime::diag::current_who;
+use crate::runtime::diag::WHO_NONE;
 
 /// The most readers an [`RwLock`] admits at once by default.
 const MAX_READS: usize = u32::MAX as usize >> 3;
@@ -98,8 +98,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Cancel-safe (see the type docs).
     pub async fn read(&self) -> RwLockReadGuard<'_, T> {
         // The semaphore is never closed.
-        let _ = self.sem.acquire(1).await;
-        self.read_guard()
+        self.read_guard(self.sem.acquire(1).await.unwrap_or(WHO_NONE))
     }
 
     /// Takes shared access if no writer holds or waits for the lock.
@@ -113,7 +112,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire(1) {
-            Ok(()) => Ok(self.read_guard()),
+            Ok(who) => Ok(self.read_guard(who)),
             Err(_) => Err(TryLockError(())),
         }
     }
@@ -122,30 +121,30 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// Cancel-safe (see the type docs).
     pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        let _ = self.sem.acquire(self.max_readers).await;
-        self.write_guard()
+        let who = self.sem.acquire(self.max_readers).await;
+        self.write_guard(who.unwrap_or(WHO_NONE))
     }
 
     /// Takes exclusive access if the lock is free and nobody is queued.
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         match self.sem.try_acquire(self.max_readers) {
-            Ok(()) => Ok(self.write_guard()),
+            Ok(who) => Ok(self.write_guard(who)),
             Err(_) => Err(TryLockError(())),
         }
     }
 
-    fn read_guard(&self) -> RwLockReadGuard<'_, T> {
+    fn read_guard(&self, who: u64) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
             value: self.value.borrow(),
-            _release: Release(&self.sem, 1, current_who()),
+            _release: Release(&self.sem, 1, who),
         }
     }
 
-    fn write_guard(&self) -> RwLockWriteGuard<'_, T> {
+    fn write_guard(&self, who: u64) -> RwLockWriteGuard<'_, T> {
         RwLockWriteGuard {
             lock: self,
             value: self.value.borrow_mut(),
-            _release: Release(&self.sem, self.max_readers, current_who()),
+            _release: Release(&self.sem, self.max_readers, who),
         }
     }
 

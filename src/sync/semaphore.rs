@@ -3,7 +3,6 @@ use std::rc::Rc;
 
 use super::error::{AcquireError, TryAcquireError};
 use super::raw_sem::{RawSemaphore, SemKind, MAX_PERMITS};
-use crate::runtime::diag::{current_who, WHO_UNKNOWN};
 
 /// A fair counting semaphore for tasks on one thread.
 ///
@@ -128,11 +127,11 @@ impl Semaphore {
     /// });
     /// ```
     pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.raw.acquire(1).await?;
+        let holder = self.raw.acquire(1).await?;
         Ok(SemaphorePermit {
             sem: self,
             permits: 1,
-            holder: current_who(),
+            holder,
         })
     }
 
@@ -148,11 +147,11 @@ impl Semaphore {
     /// });
     /// ```
     pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        self.raw.acquire(n as usize).await?;
+        let holder = self.raw.acquire(n as usize).await?;
         Ok(SemaphorePermit {
             sem: self,
             permits: n as usize,
-            holder: current_who(),
+            holder,
         })
     }
 
@@ -168,21 +167,21 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
     /// ```
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.raw.try_acquire(1)?;
+        let holder = self.raw.try_acquire(1)?;
         Ok(SemaphorePermit {
             sem: self,
             permits: 1,
-            holder: current_who(),
+            holder,
         })
     }
 
     /// Takes `n` permits if they are free and nobody is queued.
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        self.raw.try_acquire(n as usize)?;
+        let holder = self.raw.try_acquire(n as usize)?;
         Ok(SemaphorePermit {
             sem: self,
             permits: n as usize,
-            holder: current_who(),
+            holder,
         })
     }
 
@@ -202,11 +201,12 @@ impl Semaphore {
     /// });
     /// ```
     pub async fn acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.raw.acquire(1).await?;
-        self.raw.disown(1);
+        let who = self.raw.acquire(1).await?;
+        let holder = self.raw.disown(1, who);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: 1,
+            holder,
         })
     }
 
@@ -215,21 +215,23 @@ impl Semaphore {
         self: Rc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        self.raw.acquire(n as usize).await?;
-        self.raw.disown(n as usize);
+        let who = self.raw.acquire(n as usize).await?;
+        let holder = self.raw.disown(n as usize, who);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n as usize,
+            holder,
         })
     }
 
     /// Like [`try_acquire`](Self::try_acquire), on an `Rc`.
     pub fn try_acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        self.raw.try_acquire(1)?;
-        self.raw.disown(1);
+        let who = self.raw.try_acquire(1)?;
+        let holder = self.raw.disown(1, who);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: 1,
+            holder,
         })
     }
 
@@ -238,11 +240,12 @@ impl Semaphore {
         self: Rc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        self.raw.try_acquire(n as usize)?;
-        self.raw.disown(n as usize);
+        let who = self.raw.try_acquire(n as usize)?;
+        let holder = self.raw.disown(n as usize, who);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n as usize,
+            holder,
         })
     }
 
@@ -349,6 +352,9 @@ impl fmt::Debug for SemaphorePermit<'_> {
 pub struct OwnedSemaphorePermit {
     sem: Rc<Semaphore>,
     permits: usize,
+    /// The party to release under: unknown (owned permits may move between tasks), or
+    /// `WHO_NONE` when nothing was recorded.
+    holder: u64,
 }
 
 impl OwnedSemaphorePermit {
@@ -364,7 +370,7 @@ impl OwnedSemaphorePermit {
 
     /// Keeps the permits out of the semaphore for good.
     pub fn forget(mut self) {
-        self.sem.raw.forget_held(self.permits, WHO_UNKNOWN);
+        self.sem.raw.forget_held(self.permits, self.holder);
         self.permits = 0;
     }
 
@@ -377,7 +383,9 @@ impl OwnedSemaphorePermit {
             Rc::ptr_eq(&self.sem, &other.sem),
             "merging permits of different semaphores"
         );
-        self.permits += std::mem::take(&mut other.permits);
+        let n = std::mem::take(&mut other.permits);
+        self.sem.raw.transfer(n, other.holder, self.holder);
+        self.permits += n;
     }
 
     /// Splits `n` permits off into a new permit, or `None` if this holds fewer than `n`.
@@ -389,13 +397,14 @@ impl OwnedSemaphorePermit {
         Some(OwnedSemaphorePermit {
             sem: self.sem.clone(),
             permits: n,
+            holder: self.holder,
         })
     }
 }
 
 impl Drop for OwnedSemaphorePermit {
     fn drop(&mut self) {
-        self.sem.raw.release_held(self.permits, WHO_UNKNOWN);
+        self.sem.raw.release_held(self.permits, self.holder);
     }
 }
 

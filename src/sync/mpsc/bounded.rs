@@ -124,7 +124,7 @@ impl<T> Sender<T> {
             return Err(TrySendError::Closed(()));
         }
         match self.chan.sem.try_acquire(1) {
-            Ok(()) => Ok(Permit { chan: &self.chan }),
+            Ok(_) => Ok(Permit { chan: &self.chan }),
             Err(e) if e.is_closed() => Err(TrySendError::Closed(())),
             Err(_) => Err(TrySendError::Full(())),
         }

@@ -268,7 +268,7 @@ impl<T> Future for Reserve<'_, T> {
             .expect("Reserve polled after completion");
         let res = ready!(Pin::new(acquire).poll(cx));
         this.acquire = None;
-        Poll::Ready(res.map_err(|_| ()))
+        Poll::Ready(res.map(|_| ()).map_err(|_| ()))
     }
 }
 
