@@ -417,6 +417,7 @@ impl Inner {
     /// registered and no timer due, a zero-timeout poll could only report an unpark from
     /// another thread — whose work the executor's remote queue already carries — so the
     /// syscall is skipped.
+    #[inline]
     fn poll_reactor(&self) {
         if self.reactor.registrations() == 0 {
             if self.reactor.timers() == 0 {

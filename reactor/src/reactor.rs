@@ -315,11 +315,13 @@ impl Reactor {
     }
 
     /// Live registrations (slots in use).
+    #[inline]
     pub fn registrations(&self) -> usize {
         self.inner.ios.borrow().len()
     }
 
     /// Armed timers (registered, not yet fired, not cancelled).
+    #[inline]
     pub fn timers(&self) -> usize {
         self.inner.timers.borrow().armed()
     }
