@@ -111,21 +111,33 @@ impl<T> Inner<T> {
 
 /// Stores `waker` in `cell` unless it already wakes the same task; the replaced one is dropped
 /// afterwards with nothing borrowed (its `Drop` may re-enter the channel).
+#[inline]
 fn register(cell: &Cell<Option<TrackedWaker>>, waker: &Waker, kind: ChannelKind, id: *const ()) {
     let reason = WaitReason::Channel {
         kind,
         id: id as usize as u64,
     };
-    let old = cell.take();
-    match old {
-        Some(w) if w.will_wake(waker) => {
-            cell.set(Some(w));
-            set_wait_reason(reason);
-        }
-        old => {
-            cell.set(Some(TrackedWaker::new_waiting(waker, reason)));
-            drop(old);
-        }
+    match cell.take() {
+        // The usual case: the first wait.
+        None => cell.set(Some(TrackedWaker::new_waiting(waker, reason))),
+        Some(old) => reregister(cell, old, waker, reason),
+    }
+}
+
+/// [`register`] when a waker is stored already.
+#[inline(never)]
+fn reregister(
+    cell: &Cell<Option<TrackedWaker>>,
+    old: TrackedWaker,
+    waker: &Waker,
+    reason: WaitReason,
+) {
+    if old.will_wake(waker) {
+        cell.set(Some(old));
+        set_wait_reason(reason);
+    } else {
+        cell.set(Some(TrackedWaker::new_waiting(waker, reason)));
+        drop(old);
     }
 }
 
