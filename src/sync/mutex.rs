@@ -216,7 +216,7 @@ struct Lock<'a, T> {
 impl<'a, T> Future for Lock<'a, T> {
     type Output = MutexGuard<'a, T>;
 
-    #[inline]
+    #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
         match ready!(Pin::new(&mut this.acquire).poll(cx)) {
