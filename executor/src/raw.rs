@@ -657,7 +657,7 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
                 drop_payload(again);
             }
             // SAFETY: as above.
-            unsafe { complete::<F>(ptr, Err(JoinError::panic(header.id, payload)), refs) };
+            unsafe { complete_cold::<F>(ptr, Err(JoinError::panic(header.id, payload)), refs) };
             RunOutcome::Completed
         }
     }
@@ -684,12 +684,28 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>, refs: usize) {
         Some(payload) => Err(JoinError::panic(cell.header.id, payload)),
     };
     // SAFETY: RUNNING, future dropped, `refs` owned.
+    unsafe { complete_cold::<F>(ptr, output, refs) };
+}
+
+/// [`complete`] out of line, for the rare paths (a panic, a cancellation), so that the common
+/// one in `run` is the only inlined copy.
+///
+/// # Safety
+/// As for [`complete`].
+#[inline(never)]
+unsafe fn complete_cold<F: Future>(
+    ptr: NonNull<Header>,
+    output: Result<F::Output, JoinError>,
+    refs: usize,
+) {
+    // SAFETY: as promised by our caller.
     unsafe { complete::<F>(ptr, output, refs) };
 }
 
 /// # Safety
 /// The caller set `RUNNING`, already dropped the future (stage `Consumed`) and owns `refs`
 /// references, which this releases.
+#[inline(always)]
 unsafe fn complete<F: Future>(
     ptr: NonNull<Header>,
     output: Result<F::Output, JoinError>,
