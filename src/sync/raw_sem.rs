@@ -4,8 +4,9 @@
 //! State: the number of free permits, a closed flag and a FIFO [`WaitList`] of waiters, each
 //! wanting `needed` permits of which `assigned` were already handed to it. Permits released while
 //! waiters are queued go to the oldest waiter first (partially, if it wants more than are free),
-//! so a large request is never starved by a stream of small ones and `try_acquire` never jumps
-//! the queue: whenever a waiter is queued, no permit is free.
+//! so a large request is never starved by a stream of small ones and no grant jumps the queue:
+//! a grant needs free permits *and* nobody queued (free permits with waiters queued happen only
+//! while a release wakes one full batch of served waiters before serving the next).
 //!
 //! A waiter that is fully served is *unlinked* from the queue (its entry stays until its future
 //! sees it). If the future is dropped instead, whatever was assigned to it is released again and
@@ -16,7 +17,8 @@
 //! (mutex, rwlock, semaphore; not a channel's capacity), each grant records the party that
 //! acquired (a task id, or the `block_on` future) and the guards release under that party;
 //! a waiter entry keeps the waiting party, registered with the runtime's wait-for graph while
-//! it is queued. The uncontended fast path only touches an inline holder slot.
+//! it is queued. The uncontended grant and release only touch `Cell`s (and, while diagnostics
+//! are on, an inline holder slot); with diagnostics off nothing is recorded at all.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -75,12 +77,19 @@ impl State {
 /// The counting semaphore. The uncontended paths (a grant with permits free, a release with
 /// nobody queued) only touch the `Cell`s; the `RefCell`ed [`State`] is borrowed when someone
 /// queues, and for holder bookkeeping while diagnostics are on.
+/// `flags`: the semaphore is closed.
+const CLOSED: u8 = 1;
+/// `flags`: somebody is queued (mirrors `!state.waiters.is_empty()`, kept in step by every
+/// change of the queue).
+const QUEUED: u8 = 2;
+
 pub(crate) struct RawSemaphore {
-    /// Free permits. Invariant: nonzero only while nobody is queued.
+    /// Free permits. Nonzero only while nobody is queued, except while `serve_waiters` wakes
+    /// one full batch before serving the next (a waker may re-enter then): so a grant checks
+    /// `flags` too.
     permits: Cell<usize>,
-    closed: Cell<bool>,
-    /// Mirrors `!state.waiters.is_empty()` (kept in step by every change of the queue).
-    queued: Cell<bool>,
+    /// [`CLOSED`] and [`QUEUED`]; zero is the uncontended case.
+    flags: Cell<u8>,
     state: RefCell<State>,
     kind: SemKind,
     created: &'static Location<'static>,
@@ -104,8 +113,7 @@ impl RawSemaphore {
         );
         RawSemaphore {
             permits: Cell::new(permits),
-            closed: Cell::new(false),
-            queued: Cell::new(false),
+            flags: Cell::new(0),
             state: RefCell::new(State {
                 waiters: WaitList::new(),
                 holders: Holders::new(),
@@ -129,7 +137,20 @@ impl RawSemaphore {
     /// Brings `queued` in step with the queue after a change of it.
     #[inline]
     fn sync_queued(&self, st: &State) {
-        self.queued.set(!st.waiters.is_empty());
+        let f = self.flags.get() & !QUEUED;
+        self.flags
+            .set(if st.waiters.is_empty() { f } else { f | QUEUED });
+    }
+
+    #[inline]
+    fn queued(&self) -> bool {
+        self.flags.get() & QUEUED != 0
+    }
+
+    /// Debug builds: `QUEUED` agrees with the queue.
+    #[inline]
+    fn debug_check(&self, st: &State) {
+        debug_assert_eq!(self.queued(), !st.waiters.is_empty(), "QUEUED out of step");
     }
 
     /// What a task waiting for `needed` permits waits on, for the task dump.
@@ -259,14 +280,14 @@ impl RawSemaphore {
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.get()
+        self.flags.get() & CLOSED != 0
     }
 
     /// Number of queued waiters.
     #[cfg(test)]
     pub(crate) fn waiters(&self) -> usize {
         let n = self.state.borrow().waiters.len();
-        assert_eq!(self.queued.get(), n > 0, "queued flag out of step");
+        assert_eq!(self.queued(), n > 0, "QUEUED out of step");
         n
     }
 
@@ -274,12 +295,12 @@ impl RawSemaphore {
     /// them under.
     #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<u64, TryAcquireError> {
-        if self.closed.get() {
+        let flags = self.flags.get();
+        if flags & CLOSED != 0 {
             return Err(TryAcquireError::Closed);
         }
         let p = self.permits.get();
-        // `p >= n > 0` implies nobody is queued (the invariant of `permits`).
-        if p >= n && (n > 0 || !self.queued.get()) {
+        if p >= n && flags & QUEUED == 0 {
             self.permits.set(p - n);
             Ok(self.granted(n))
         } else {
@@ -303,8 +324,12 @@ impl RawSemaphore {
             Some(p) if p <= MAX_PERMITS => self.permits.set(p),
             _ => overflow(),
         }
-        if self.queued.get() && n > 0 {
+        if self.queued() && n > 0 {
             self.serve_waiters();
+        }
+        #[cfg(debug_assertions)]
+        if let Ok(st) = self.state.try_borrow() {
+            self.debug_check(&st);
         }
     }
 
@@ -339,7 +364,7 @@ impl RawSemaphore {
     /// Closes the semaphore: queued and future acquires fail; permits still held can be
     /// released (and acquired waiters that were already served keep their permits).
     pub(crate) fn close(&self) {
-        self.closed.set(true);
+        self.flags.set(self.flags.get() | CLOSED);
         let mut batch = WakeBatch::new();
         loop {
             let more = {
@@ -411,7 +436,7 @@ impl std::fmt::Debug for RawSemaphore {
             Ok(st) => d.field("waiters", &st.waiters.len()),
             Err(_) => d.field("waiters", &format_args!("<busy>")),
         };
-        d.field("closed", &self.closed.get()).finish()
+        d.field("closed", &self.is_closed()).finish()
     }
 }
 
@@ -433,9 +458,9 @@ impl Future for Acquire<'_> {
         let sem = this.sem;
         let needed = this.needed;
         if this.key.is_none() {
-            // The fast path: permits free, so nobody is queued.
+            // The fast path: permits free, not closed, nobody queued.
             let p = sem.permits.get();
-            if p >= needed && needed > 0 && !sem.closed.get() {
+            if p >= needed && needed > 0 && sem.flags.get() == 0 {
                 sem.permits.set(p - needed);
                 coop.made_progress();
                 return Poll::Ready(Ok(sem.granted(needed)));
@@ -455,8 +480,9 @@ impl Acquire<'_> {
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<u64, AcquireError>> {
         let sem = self.sem;
         let mut st = sem.state.borrow_mut();
+        sem.debug_check(&st);
         let Some(key) = self.key else {
-            if sem.closed.get() {
+            if sem.is_closed() {
                 return Poll::Ready(Err(AcquireError(())));
             }
             if self.needed == 0 {
@@ -616,6 +642,58 @@ mod tests {
         assert_eq!(sem.try_acquire(1), Err(TryAcquireError::Closed));
         let mut b = sem.acquire(1);
         assert!(matches!(poll_once(&mut b, &w), Poll::Ready(Err(_))));
+    }
+
+    thread_local! {
+        static SEM: RawSemaphore = const { RawSemaphore::new(0) };
+        /// (grants while somebody was queued, grants while nobody was)
+        static BARGED: std::cell::Cell<(usize, usize)> = const { std::cell::Cell::new((0, 0)) };
+    }
+
+    fn barge() {
+        SEM.with(|s| {
+            let queued = s.waiters() > 0;
+            if let Ok(who) = s.try_acquire(1) {
+                BARGED.with(|b| {
+                    let (jumped, fair) = b.get();
+                    b.set(if queued {
+                        (jumped + 1, fair)
+                    } else {
+                        (jumped, fair + 1)
+                    });
+                });
+                s.release_held(1, who);
+            }
+        });
+    }
+
+    /// A release that serves more waiters than one wake batch holds wakes the first batch with
+    /// permits still free for the rest: a waker that re-enters then must not get one ahead of
+    /// the waiters still queued.
+    #[test]
+    fn no_grant_jumps_the_queue_between_wake_batches() {
+        SEM.with(|sem| {
+            let w = hook_waker(barge, || {});
+            let mut waiters: Vec<_> = (0..40).map(|_| sem.acquire(1)).collect();
+            for a in &mut waiters {
+                assert!(poll_once(a, &w).is_pending());
+            }
+            sem.release(41);
+            // The second batch's 8 wakes find nobody queued and one permit free: fair grants.
+            assert_eq!(
+                BARGED.with(|b| b.get()),
+                (0, 8),
+                "a re-entrant grant jumped the queue"
+            );
+            for a in &mut waiters {
+                assert!(matches!(poll_once(a, &w), Poll::Ready(Ok(_))));
+            }
+            assert_eq!(sem.available_permits(), 1);
+            assert_eq!(sem.waiters(), 0);
+            drop(waiters);
+            barge();
+            assert_eq!(BARGED.with(|b| b.get()), (0, 9));
+        });
     }
 
     #[test]
