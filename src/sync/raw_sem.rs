@@ -474,7 +474,21 @@ impl Future for Acquire<'_> {
     }
 }
 
-impl Acquire<'_> {
+impl<'a> Acquire<'a> {
+    /// A future that waits like this one, then turns the result (the party the permits were
+    /// granted to, or the error) into `f`'s output: how the primitives build their guards
+    /// without an `async fn` state machine around the grant.
+    #[inline]
+    pub(crate) fn then_grant<F, R>(self, f: F) -> Granted<'a, F>
+    where
+        F: FnOnce(Result<u64, AcquireError>) -> R + Unpin,
+    {
+        Granted {
+            acquire: self,
+            make: Some(f),
+        }
+    }
+
     /// Everything but the uncontended grant: queue up, re-register, complete after a wait.
     #[inline(never)]
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<u64, AcquireError>> {
@@ -559,6 +573,35 @@ impl Acquire<'_> {
         self.sem.release(node.data.assigned);
         drop(node);
     }
+}
+
+/// See [`Acquire::then_grant`]. Cancel-safe as [`Acquire`] is.
+pub(crate) struct Granted<'a, F> {
+    acquire: Acquire<'a>,
+    make: Option<F>,
+}
+
+impl<F, R> Future for Granted<'_, F>
+where
+    F: FnOnce(Result<u64, AcquireError>) -> R + Unpin,
+{
+    type Output = R;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
+        let this = self.get_mut();
+        let res = ready!(Pin::new(&mut this.acquire).poll(cx));
+        match this.make.take() {
+            Some(make) => Poll::Ready(make(res)),
+            None => polled_after_completion(),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn polled_after_completion() -> ! {
+    panic!("a lock or permit future polled after it completed")
 }
 
 impl Drop for Acquire<'_> {

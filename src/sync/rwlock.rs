@@ -1,5 +1,6 @@
 use std::cell::{Ref, RefCell, RefMut};
 use std::fmt;
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 
 use super::error::TryLockError;
@@ -96,9 +97,12 @@ impl<T: ?Sized> RwLock<T> {
     /// Waits for shared (read) access.
     ///
     /// Cancel-safe (see the type docs).
-    pub async fn read(&self) -> RwLockReadGuard<'_, T> {
+    #[inline]
+    pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> + '_ {
         // The semaphore is never closed.
-        self.read_guard(self.sem.acquire(1).await.unwrap_or(WHO_NONE))
+        self.sem
+            .acquire(1)
+            .then_grant(move |who| self.read_guard(who.unwrap_or(WHO_NONE)))
     }
 
     /// Takes shared access if no writer holds or waits for the lock.
@@ -120,9 +124,11 @@ impl<T: ?Sized> RwLock<T> {
     /// Waits for exclusive (write) access.
     ///
     /// Cancel-safe (see the type docs).
-    pub async fn write(&self) -> RwLockWriteGuard<'_, T> {
-        let who = self.sem.acquire(self.max_readers).await;
-        self.write_guard(who.unwrap_or(WHO_NONE))
+    #[inline]
+    pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> + '_ {
+        self.sem
+            .acquire(self.max_readers)
+            .then_grant(move |who| self.write_guard(who.unwrap_or(WHO_NONE)))
     }
 
     /// Takes exclusive access if the lock is free and nobody is queued.
@@ -183,6 +189,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 struct Release<'a>(&'a RawSemaphore, usize, u64);
 
 impl Drop for Release<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.0.release_held(self.1, self.2);
     }

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::future::Future;
 use std::rc::Rc;
 
 use super::error::{AcquireError, TryAcquireError};
@@ -126,12 +127,22 @@ impl Semaphore {
     ///     assert_eq!(sem.available_permits(), 1);
     /// });
     /// ```
-    pub async fn acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
-        let holder = self.raw.acquire(1).await?;
-        Ok(SemaphorePermit {
-            sem: self,
-            permits: 1,
-            holder,
+    #[inline]
+    pub fn acquire(&self) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + '_ {
+        self.acquire_n(1)
+    }
+
+    #[inline]
+    fn acquire_n(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + '_ {
+        self.raw.acquire(n).then_grant(move |res| {
+            res.map(|holder| SemaphorePermit {
+                sem: self,
+                permits: n,
+                holder,
+            })
         })
     }
 
@@ -146,13 +157,12 @@ impl Semaphore {
     ///     assert_eq!(sem.available_permits(), 2);
     /// });
     /// ```
-    pub async fn acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
-        let holder = self.raw.acquire(n as usize).await?;
-        Ok(SemaphorePermit {
-            sem: self,
-            permits: n as usize,
-            holder,
-        })
+    #[inline]
+    pub fn acquire_many(
+        &self,
+        n: u32,
+    ) -> impl Future<Output = Result<SemaphorePermit<'_>, AcquireError>> + '_ {
+        self.acquire_n(n as usize)
     }
 
     /// Takes one permit if one is free and nobody is queued.
@@ -334,6 +344,7 @@ impl<'a> SemaphorePermit<'a> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.sem.raw.release_held(self.permits, self.holder);
     }
