@@ -180,3 +180,45 @@ fn rwlock_write_cancelled_by_timeout_leaves_it_usable() {
         assert_eq!(*lock.read().await, 6);
     });
 }
+
+/// Polling a finished `lock()` / `acquire()` future again is misuse: it panics with a message
+/// that says so, and takes no second permit (the mutex and semaphore stay usable).
+#[test]
+fn lock_and_acquire_polled_after_completion_panic_without_taking_a_permit() {
+    use std::future::Future;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    let mut cx = Context::from_waker(Waker::noop());
+    util::run(async {
+        let m = Mutex::new(5);
+        let mut lock = pin!(m.lock());
+        let Poll::Ready(guard) = lock.as_mut().poll(&mut cx) else {
+            panic!("an unlocked mutex must lock at once");
+        };
+        drop(guard);
+        let err = catch_unwind(AssertUnwindSafe(|| lock.as_mut().poll(&mut cx))).unwrap_err();
+        let msg = panic_text(&*err);
+        assert!(msg.contains("polled after it completed"), "{msg}");
+        assert_eq!(*m.try_lock().expect("no permit was taken by the misuse"), 5);
+
+        let s = strand::sync::Semaphore::new(1);
+        let mut acquire = pin!(s.acquire());
+        let Poll::Ready(Ok(permit)) = acquire.as_mut().poll(&mut cx) else {
+            panic!("a free permit must be granted at once");
+        };
+        drop(permit);
+        let err = catch_unwind(AssertUnwindSafe(|| acquire.as_mut().poll(&mut cx))).unwrap_err();
+        let msg = panic_text(&*err);
+        assert!(msg.contains("polled after it completed"), "{msg}");
+        assert_eq!(s.available_permits(), 1);
+    });
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    match payload.downcast_ref::<&'static str>() {
+        Some(s) => s,
+        None => payload.downcast_ref::<String>().map_or("", String::as_str),
+    }
+}

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use std::task::{ready, Context, Poll};
 
 use super::error::TryLockError;
-use super::raw_sem::{Acquire, RawSemaphore, SemKind};
+use super::raw_sem::{polled_after_completion, Acquire, RawSemaphore, SemKind};
 
 /// An async mutual-exclusion lock for tasks on one thread.
 ///
@@ -95,7 +95,7 @@ impl<T> Mutex<T> {
     #[inline]
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
         Lock {
-            mutex: self,
+            mutex: Some(self),
             acquire: self.sem.acquire(1),
         }
     }
@@ -209,7 +209,8 @@ fn value_missing() -> ! {
 /// The future of [`Mutex::lock`]: the semaphore grant, then the guard. Cancel-safe as
 /// [`Acquire`] is.
 struct Lock<'a, T> {
-    mutex: &'a Mutex<T>,
+    /// `None` once the guard was handed out.
+    mutex: Option<&'a Mutex<T>>,
     acquire: Acquire<'a>,
 }
 
@@ -219,8 +220,15 @@ impl<'a, T> Future for Lock<'a, T> {
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
+        // Checked before acquiring, so a misused future never takes a second permit.
+        let Some(mutex) = this.mutex else {
+            polled_after_completion()
+        };
         match ready!(Pin::new(&mut this.acquire).poll(cx)) {
-            Ok(who) => Poll::Ready(this.mutex.guard(who)),
+            Ok(who) => {
+                this.mutex = None;
+                Poll::Ready(mutex.guard(who))
+            }
             Err(_) => unreachable!("a mutex's semaphore is never closed"),
         }
     }

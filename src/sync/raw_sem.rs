@@ -590,6 +590,11 @@ where
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<R> {
         let this = self.get_mut();
+        // Checked before acquiring: a finished future polled again must not take (and then
+        // strand) another permit.
+        if this.make.is_none() {
+            polled_after_completion();
+        }
         let res = ready!(Pin::new(&mut this.acquire).poll(cx));
         match this.make.take() {
             Some(make) => Poll::Ready(make(res)),
@@ -600,8 +605,11 @@ where
 
 #[cold]
 #[inline(never)]
-fn polled_after_completion() -> ! {
-    panic!("a lock or permit future polled after it completed")
+pub(crate) fn polled_after_completion() -> ! {
+    panic!(
+        "a lock or permit future was polled after it completed; a finished future must not \
+         be polled again (fuse it, or create a new one with lock()/acquire())"
+    )
 }
 
 impl Drop for Acquire<'_> {
