@@ -483,23 +483,37 @@ impl<T> std::ops::Deref for LocalRc<T> {
 }
 
 impl<T> Drop for LocalRc<T> {
-    #[inline]
+    /// The decrement is inlined into every drop; freeing the value and the block is one
+    /// out-of-line call (so a drop that is not the last costs two instructions, not a call).
+    #[inline(always)]
     fn drop(&mut self) {
         let count = &self.block().count;
         let n = count.get() - 1;
         count.set(n);
         if n == 0 {
-            // SAFETY: we held the last count, so nobody else can reach the block: drop the
-            // value in place (once: the count is 0 now and never read again), then release
-            // the block with the layout `new` allocated it with.
-            unsafe {
-                ptr::drop_in_place(ptr::addr_of_mut!((*self.ptr.as_ptr()).value));
-                release_block(
-                    self.ptr.cast::<u8>(),
-                    block_layout(Layout::new::<RcBlock<T>>()),
-                );
-            }
+            // SAFETY: we held the last count (it is 0 now and never read again), so nobody
+            // else can reach the block, and `self.ptr` is not used after this call.
+            unsafe { drop_last(self.ptr) };
         }
+    }
+}
+
+/// Drops the value of a `LocalRc` whose count reached zero and releases its block.
+///
+/// # Safety
+/// `block` is the block of a `LocalRc<T>` made by `LocalRc::new`, its count is zero (the
+/// caller dropped the last clone), and it is never used again.
+#[inline(never)]
+unsafe fn drop_last<T>(block: NonNull<RcBlock<T>>) {
+    // SAFETY: per our caller nobody else can reach the block: drop the value in place (once:
+    // the block is never used again), then release the block with the layout `new` allocated
+    // it with.
+    unsafe {
+        ptr::drop_in_place(ptr::addr_of_mut!((*block.as_ptr()).value));
+        release_block(
+            block.cast::<u8>(),
+            block_layout(Layout::new::<RcBlock<T>>()),
+        );
     }
 }
 
