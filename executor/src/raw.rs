@@ -325,7 +325,9 @@ impl TaskCache {
             return Some(block);
         };
         let bin = &mut bins[class];
-        if (bin.len() + 1) * size > CACHE_BYTES_PER_CLASS || self.bytes.get() + size > CACHE_BYTES {
+        // `bin.len() >= PER_CLASS / size` is `(bin.len() + 1) * size > PER_CLASS` in integers,
+        // and a constant compare once `class` is known (it is, wherever this is inlined).
+        if bin.len() >= CACHE_BYTES_PER_CLASS / size || self.bytes.get() + size > CACHE_BYTES {
             return Some(block);
         }
         bin.push(block);
