@@ -58,6 +58,8 @@ fn trace_op(data: *const (), op: &'static str) {
     tracing::trace!(target: "tokio::task::waker", op, task.id = id);
 }
 
+/// # Safety
+/// `data` is the data pointer of one of our wakers, which holds a reference.
 unsafe fn clone(data: *const ()) -> RawWaker {
     #[cfg(feature = "tracing")]
     trace_op(data, "waker.clone");
@@ -66,6 +68,8 @@ unsafe fn clone(data: *const ()) -> RawWaker {
     RawWaker::new(data, &VTABLE)
 }
 
+/// # Safety
+/// `data` is the data pointer of one of our wakers, whose reference this consumes.
 unsafe fn wake(data: *const ()) {
     #[cfg(feature = "tracing")]
     trace_op(data, "waker.wake");
@@ -80,6 +84,8 @@ unsafe fn wake(data: *const ()) {
     }
 }
 
+/// # Safety
+/// `data` is the data pointer of one of our wakers, which holds a reference.
 unsafe fn wake_by_ref(data: *const ()) {
     #[cfg(feature = "tracing")]
     trace_op(data, "waker.wake_by_ref");
@@ -90,6 +96,8 @@ unsafe fn wake_by_ref(data: *const ()) {
     }
 }
 
+/// # Safety
+/// `data` is the data pointer of one of our wakers, whose reference this releases.
 unsafe fn drop_waker(data: *const ()) {
     #[cfg(feature = "tracing")]
     trace_op(data, "waker.drop");
