@@ -23,7 +23,8 @@
 //! ## Contract
 //! - **One allocation per task**: header (state word with refcount, vtable, id, executor
 //!   back-pointer, registry key, awaiter slot) followed by the future, which is replaced in
-//!   place by its output; the block is recycled through the per-thread cache below. The state machine is documented in the `raw` module source.
+//!   place by its output; the block is recycled through the per-thread cache below. The state
+//!   machine is documented in the `raw` module source.
 //! - **`!Send` futures**: a task's future is only ever polled and dropped on its executor's
 //!   thread. Aborting from another thread only sets a bit and schedules the task.
 //! - **Wakers** are `Send + Sync`; cloned, woken and dropped on any thread, also after the task
