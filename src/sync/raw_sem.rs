@@ -72,6 +72,15 @@ impl State {
             Some(node) => node.add_holder(who, n),
         }
     }
+
+    fn remove_holder(&mut self, who: u64, n: usize) {
+        match &self.node {
+            None => {
+                self.holders.remove(who, n);
+            }
+            Some(node) => node.remove_holder(who, n),
+        }
+    }
 }
 
 /// The counting semaphore. The uncontended paths (a grant with permits free, a release with
@@ -213,13 +222,7 @@ impl RawSemaphore {
     /// Takes `who`'s `n` permits out of the holder records.
     #[inline(never)]
     fn remove_holder(&self, who: u64, n: usize) {
-        let mut st = self.state.borrow_mut();
-        match &st.node {
-            None => {
-                st.holders.remove(who, n);
-            }
-            Some(node) => node.remove_holder(who, n),
-        }
+        self.state.borrow_mut().remove_holder(who, n);
     }
 
     /// Gives back `n` permits granted to `who` (a guard's drop; `who` as returned by the
@@ -259,12 +262,7 @@ impl RawSemaphore {
         let mut st = self.state.borrow_mut();
         match (from, to) {
             (WHO_NONE, to) => st.add_holder(to, n),
-            (from, WHO_NONE) => match &st.node {
-                None => {
-                    st.holders.remove(from, n);
-                }
-                Some(node) => node.remove_holder(from, n),
-            },
+            (from, WHO_NONE) => st.remove_holder(from, n),
             (from, to) => match &st.node {
                 None => {
                     st.holders.remove(from, n);
