@@ -22,7 +22,7 @@ use std::task::{ready, Context, Poll};
 use mio::event::Source;
 use mio::Interest;
 use strand_executor::coop;
-use strand_executor::diag::{set_wait_reason, IoDirection, WaitReason};
+use strand_executor::diag::{enabled, set_wait_reason, IoDirection, WaitReason};
 use strand_reactor::{Direction, ReadyEvent, Registration};
 
 use crate::sys;
@@ -77,7 +77,13 @@ impl<E: Source + DiagFd> Evented<E> {
 
     /// Tells the runtime's task dump that the current task waits for `dir` on this socket
     /// (called on the `Pending` path only).
+    #[inline]
     pub(crate) fn note_wait(&self, dir: Direction) {
+        // (`enabled` is an inlined thread-local read: with diagnostics off, the descriptor
+        // read and the out-of-line `set_wait_reason` call are skipped.)
+        if !enabled() {
+            return;
+        }
         let direction = match dir {
             Direction::Read => IoDirection::Read,
             Direction::Write => IoDirection::Write,
