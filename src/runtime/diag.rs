@@ -464,7 +464,7 @@ impl Inner {
     }
 
     fn executor_polls(&self) -> u64 {
-        self.executor.metrics().polls
+        self.executor.polls()
     }
 
     #[cold]
