@@ -534,13 +534,13 @@ impl Inner {
         }
         self.hang_reported_at.set(Some(self.executor_polls()));
         let dump = self.dump();
-        let names = self.executor.snapshot();
-        let tasks = names
-            .into_iter()
-            .map(|s| BlockedTask {
-                id: Some(s.id),
-                name: s.name,
-                location: s.location,
+        let tasks = dump
+            .tasks()
+            .iter()
+            .map(|t| BlockedTask {
+                id: Some(t.id),
+                name: t.name.clone(),
+                location: t.location,
                 holds: Vec::new(),
                 waits_for: Vec::new(),
             })
