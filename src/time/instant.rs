@@ -20,6 +20,9 @@ use std::time::Duration;
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Instant(std::time::Instant);
 
+/// How far past an instant [`Instant::far_future_from`] lies: about 30 years.
+const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
+
 impl Instant {
     /// The current time on the runtime's clock.
     #[inline]
@@ -65,17 +68,13 @@ impl Instant {
 
     /// A moment about 30 years after `self`: what "never" is clamped to.
     pub(crate) fn far_future_from(self) -> Instant {
-        Instant(strand_reactor::time::saturating_add(
-            self.0,
-            Duration::from_secs(86_400 * 365 * 30),
-        ))
+        Instant(strand_reactor::time::saturating_add(self.0, FAR))
     }
 
     /// `self + d`, clamped to [`far_future_from`](Self::far_future_from) instead of
     /// overflowing.
     #[inline]
     pub(crate) fn saturating_add(self, d: Duration) -> Instant {
-        const FAR: Duration = Duration::from_secs(86_400 * 365 * 30);
         if d < FAR {
             if let Some(t) = self.checked_add(d) {
                 return t;
