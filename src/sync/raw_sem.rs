@@ -590,13 +590,15 @@ where
         let this = self.get_mut();
         // Checked before acquiring: a finished future polled again must not take (and then
         // strand) another permit.
-        if this.make.is_none() {
-            polled_after_completion();
-        }
-        let res = ready!(Pin::new(&mut this.acquire).poll(cx));
-        match this.make.take() {
-            Some(make) => Poll::Ready(make(res)),
-            None => polled_after_completion(),
+        let Some(make) = this.make.take() else {
+            polled_after_completion()
+        };
+        match Pin::new(&mut this.acquire).poll(cx) {
+            Poll::Ready(res) => Poll::Ready(make(res)),
+            Poll::Pending => {
+                this.make = Some(make);
+                Poll::Pending
+            }
         }
     }
 }
