@@ -2,12 +2,10 @@ use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{ready, Context, Poll};
 
 use super::error::TryLockError;
-use super::raw_sem::{polled_after_completion, Acquire, RawSemaphore, SemKind};
+use super::raw_sem::{RawSemaphore, SemKind};
 
 /// An async mutual-exclusion lock for tasks on one thread.
 ///
@@ -90,14 +88,14 @@ impl<T> Mutex<T> {
     ///     assert_eq!(*m.lock().await, 2);
     /// });
     /// ```
-    // A hand-written future rather than an `async fn`: the uncontended lock is then a few
-    // inlined `Cell` operations with no state machine around them.
+    // The semaphore's hand-written grant future rather than an `async fn`: the uncontended
+    // lock is then a few inlined `Cell` operations with no state machine around them.
     #[inline]
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
-        Lock {
-            mutex: Some(self),
-            acquire: self.sem.acquire(1),
-        }
+        self.sem.acquire(1).then_grant(move |res| match res {
+            Ok(who) => self.guard(who),
+            Err(_) => unreachable!("a mutex's semaphore is never closed"),
+        })
     }
 
     /// Takes the lock if it is free and nobody is queued for it.
@@ -204,34 +202,6 @@ impl<T: fmt::Debug> fmt::Debug for Mutex<T> {
 #[inline(never)]
 fn value_missing() -> ! {
     panic!("mutex value present while unlocked")
-}
-
-/// The future of [`Mutex::lock`]: the semaphore grant, then the guard. Cancel-safe as
-/// [`Acquire`] is.
-struct Lock<'a, T> {
-    /// `None` once the guard was handed out.
-    mutex: Option<&'a Mutex<T>>,
-    acquire: Acquire<'a>,
-}
-
-impl<'a, T> Future for Lock<'a, T> {
-    type Output = MutexGuard<'a, T>;
-
-    #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
-        let this = self.get_mut();
-        // Checked before acquiring, so a misused future never takes a second permit.
-        let Some(mutex) = this.mutex else {
-            polled_after_completion()
-        };
-        match ready!(Pin::new(&mut this.acquire).poll(cx)) {
-            Ok(who) => {
-                this.mutex = None;
-                Poll::Ready(mutex.guard(who))
-            }
-            Err(_) => unreachable!("a mutex's semaphore is never closed"),
-        }
-    }
 }
 
 /// Releases one permit of the mutex's semaphore, granted to the party in `.1` (as the grant
