@@ -11,6 +11,12 @@
 //! A job's result (or `Err(panic)` if the closure panicked) completes its task, which wakes the
 //! awaiting task through its thread-safe waker. `abort` has no effect on blocking jobs.
 //!
+//! The in-flight count (queued + running jobs) drops only after a job's completion was
+//! delivered, so a runtime that reads it before looking for ready tasks never misses that
+//! completion. When the count reaches zero the pool calls the executor's unpark hook (the one
+//! remote wakes use): a runtime with a paused clock blocks in its reactor while jobs are in
+//! flight and must learn, without polling, that the clock may auto-advance again.
+//!
 //! Shutdown cancels the jobs still queued (their handles resolve `Err(cancelled)`), tells idle
 //! workers to exit, and does not wait for running jobs; `shutdown_blocking(Some(t))` waits up
 //! to `t` for the workers to be gone.
@@ -28,6 +34,7 @@ use std::time::{Duration, Instant};
 use crate::id::Id;
 use crate::join_handle::JoinHandle;
 use crate::raw::{self, BlockingRunnable};
+use crate::scheduler::Unpark;
 
 /// The closure of a blocking job as a one-poll future.
 pub(crate) struct BlockingTask<F>(Option<F>);
@@ -65,6 +72,8 @@ pub(crate) struct Pool {
     exited: Condvar,
     /// Queued + running jobs (readable without the lock by the runtime loop).
     in_flight: AtomicUsize,
+    /// Called when `in_flight` drops to zero; taken at shutdown. Locked only then.
+    unpark: Mutex<Option<Unpark>>,
     max_threads: usize,
     keep_alive: Duration,
 }
@@ -95,6 +104,7 @@ impl Pool {
             work: Condvar::new(),
             exited: Condvar::new(),
             in_flight: AtomicUsize::new(0),
+            unpark: Mutex::new(None),
             max_threads: max_threads.max(1),
             keep_alive,
         }
@@ -110,8 +120,40 @@ impl Pool {
         WORKER_OF.try_with(|w| w.borrow().clone()).ok().flatten()
     }
 
+    /// `SeqCst`, as is the decrement in [`finished`](Pool::finished): with the runtime's
+    /// `SeqCst` unpark flag between them, a loop that cleared the flag after the unpark was
+    /// skipped (the flag was still set) reads the dropped count.
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Sets the hook called (on the thread that finished the last job) whenever the in-flight
+    /// count drops to zero: the executor's unpark hook, so that a runtime blocked in its
+    /// reactor while jobs were in flight wakes up and re-reads the count.
+    // Wired by `Executor::new` (scheduler.rs); until then only the tests below call it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn set_unpark(&self, unpark: Unpark) {
+        *self.unpark.lock().unwrap_or_else(PoisonError::into_inner) = Some(unpark);
+    }
+
+    /// `n` jobs left the pool (ran to completion or were cancelled, their handles already
+    /// resolved). On the edge to zero the runtime is unparked.
+    fn finished(&self, n: usize) {
+        if n > 0 && self.in_flight.fetch_sub(n, Ordering::SeqCst) == n {
+            self.unpark_runtime();
+        }
+    }
+
+    #[cold]
+    fn unpark_runtime(&self) {
+        let hook = self
+            .unpark
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(unpark) = hook {
+            unpark();
+        }
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
@@ -185,8 +227,9 @@ impl Pool {
                     // Nobody will ever run the queued jobs: cancel them rather than hang.
                     let stranded: Vec<Job> = st.queue.drain(..).collect();
                     drop(st);
-                    self.in_flight.fetch_sub(stranded.len(), Ordering::AcqRel);
+                    let n = stranded.len();
                     drop(stranded);
+                    self.finished(n);
                     panic!("strand: failed to spawn a blocking pool thread: {err}");
                 }
             }
@@ -201,9 +244,10 @@ impl Pool {
             if let Some(job) = st.queue.pop_front() {
                 drop(st);
                 run_job(job);
-                // After the job completed (and woke its awaiter): the runtime reads this to
-                // decide the clock may auto-advance, so it must not drop early.
-                self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                // After the job completed (and woke its awaiter): the runtime reads the count
+                // to decide the clock may auto-advance, so it must not drop early; the edge to
+                // zero unparks the runtime, which may be blocked waiting for exactly that.
+                self.finished(1);
                 st = self.lock();
                 continue;
             }
@@ -246,10 +290,17 @@ impl Pool {
             st.shutdown = true;
             st.queue.drain(..).collect()
         };
+        // Running jobs finish detached: they no longer concern the runtime's loop.
+        let hook = self
+            .unpark
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(hook);
         self.work.notify_all();
         let n = queued.len();
         drop(queued); // each unstarted job resolves Err(cancelled)
-        self.in_flight.fetch_sub(n, Ordering::AcqRel);
+        self.finished(n);
     }
 
     /// Waits up to `timeout` for every worker to exit (after [`Pool::shutdown`]).
@@ -284,4 +335,74 @@ fn run_job(job: Job) {
         tracing::trace!(target: "strand::task", { task.id = id }, "poll");
     }
     job.runnable.run();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// A pool whose hook records the in-flight count it sees when called.
+    fn pool_with_hook() -> (Arc<Pool>, mpsc::Receiver<usize>) {
+        let pool = Arc::new(Pool::new(4, Duration::from_secs(5)));
+        let (tx, rx) = mpsc::channel();
+        let weak = Arc::downgrade(&pool);
+        let tx = Mutex::new(tx);
+        pool.set_unpark(Arc::new(move || {
+            let seen = weak.upgrade().map_or(usize::MAX, |p| p.in_flight());
+            let _ = tx.lock().unwrap().send(seen);
+        }));
+        (pool, rx)
+    }
+
+    #[test]
+    fn the_hook_runs_when_the_last_job_left_and_not_before() {
+        let (pool, calls) = pool_with_hook();
+        let (release, gate) = mpsc::channel::<()>();
+        let slow = pool.spawn(move || gate.recv_timeout(TIMEOUT).is_ok(), None);
+        let fast = pool.spawn(|| 7, None);
+        assert_eq!(futures_lite::future::block_on(fast).unwrap(), 7);
+        // The fast job's completion did not empty the pool.
+        assert!(calls.recv_timeout(Duration::from_millis(50)).is_err());
+        assert_eq!(pool.in_flight(), 1);
+        release.send(()).unwrap();
+        assert!(futures_lite::future::block_on(slow).unwrap());
+        // Called once, after the count dropped (the job's result was already delivered).
+        assert_eq!(calls.recv_timeout(TIMEOUT), Ok(0));
+        assert!(calls.recv_timeout(Duration::from_millis(50)).is_err());
+        // Every later drain to zero calls it again.
+        let again = pool.spawn(|| (), None);
+        futures_lite::future::block_on(again).unwrap();
+        assert_eq!(calls.recv_timeout(TIMEOUT), Ok(0));
+        pool.shutdown();
+        assert!(pool.wait_idle(TIMEOUT));
+    }
+
+    #[test]
+    fn shutdown_drops_the_hook_and_jobs_finishing_detached_do_not_call_it() {
+        let (pool, calls) = pool_with_hook();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let (release, gate) = mpsc::channel::<()>();
+        let running = pool.spawn(
+            move || {
+                started_tx.send(()).unwrap();
+                gate.recv_timeout(TIMEOUT).is_ok()
+            },
+            None,
+        );
+        started.recv_timeout(TIMEOUT).unwrap();
+        pool.shutdown();
+        assert_eq!(pool.in_flight(), 1);
+        release.send(()).unwrap();
+        assert!(futures_lite::future::block_on(running).unwrap());
+        assert!(pool.wait_idle(TIMEOUT));
+        assert_eq!(pool.in_flight(), 0);
+        // The hook (and the channel's sender in it) is gone: no call was or will be made.
+        assert_eq!(
+            calls.recv_timeout(TIMEOUT),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
+    }
 }
