@@ -39,10 +39,11 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-use strand_executor::diag::{set_wait_reason, ChannelKind, TrackedWaker, WaitReason};
+use strand_executor::diag::{ChannelKind, TrackedWaker, WaitReason};
 use strand_executor::LocalRc;
 
 use super::coop;
+use super::wait_list::register_waker;
 
 /// Errors of the oneshot channel.
 pub mod error {
@@ -109,36 +110,15 @@ impl<T> Inner<T> {
     }
 }
 
-/// Stores `waker` in `cell` unless it already wakes the same task; the replaced one is dropped
-/// afterwards with nothing borrowed (its `Drop` may re-enter the channel).
+/// Stores `waker` in `cell` unless it already wakes the same task (see
+/// [`register_waker`]), recording the wait for the task dump.
 #[inline]
 fn register(cell: &Cell<Option<TrackedWaker>>, waker: &Waker, kind: ChannelKind, id: *const ()) {
     let reason = WaitReason::Channel {
         kind,
         id: id as usize as u64,
     };
-    match cell.take() {
-        // The usual case: the first wait.
-        None => cell.set(Some(TrackedWaker::new_waiting(waker, reason))),
-        Some(old) => reregister(cell, old, waker, reason),
-    }
-}
-
-/// [`register`] when a waker is stored already.
-#[inline(never)]
-fn reregister(
-    cell: &Cell<Option<TrackedWaker>>,
-    old: TrackedWaker,
-    waker: &Waker,
-    reason: WaitReason,
-) {
-    if old.will_wake(waker) {
-        cell.set(Some(old));
-        set_wait_reason(reason);
-    } else {
-        cell.set(Some(TrackedWaker::new_waiting(waker, reason)));
-        drop(old);
-    }
+    register_waker(cell, waker, reason);
 }
 
 fn wake(cell: &Cell<Option<TrackedWaker>>) {

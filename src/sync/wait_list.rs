@@ -16,6 +16,7 @@
 //! [`WakeBatch`] collects wakers to wake after the borrow ends (a waker's `Drop` or `wake` may
 //! re-enter the primitive).
 
+use std::cell::Cell;
 use std::fmt;
 use std::task::Waker;
 
@@ -232,6 +233,31 @@ pub(crate) fn update_waker(
         }
         _ => slot.replace(TrackedWaker::new_waiting(waker, reason)),
     }
+}
+
+/// [`update_waker`] for a single waker slot in a `Cell` (a channel's receiver or sender): the
+/// replaced waker is dropped once the cell holds the new one, with nothing borrowed.
+#[inline]
+pub(crate) fn register_waker(cell: &Cell<Option<TrackedWaker>>, waker: &Waker, reason: WaitReason) {
+    match cell.take() {
+        // The usual case, inline: the first wait since the last wake.
+        None => cell.set(Some(TrackedWaker::new_waiting(waker, reason))),
+        Some(old) => reregister_waker(cell, old, waker, reason),
+    }
+}
+
+/// [`register_waker`] when a waker is stored already (polled again before a wake).
+#[inline(never)]
+fn reregister_waker(
+    cell: &Cell<Option<TrackedWaker>>,
+    old: TrackedWaker,
+    waker: &Waker,
+    reason: WaitReason,
+) {
+    let mut slot = Some(old);
+    let replaced = update_waker(&mut slot, waker, reason);
+    cell.set(slot);
+    drop(replaced);
 }
 
 const BATCH: usize = 32;

@@ -15,11 +15,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
-use strand_executor::diag::{set_wait_reason, ChannelKind, TrackedWaker, WaitReason};
+use strand_executor::diag::{ChannelKind, TrackedWaker, WaitReason};
 
 use crate::sync::coop;
 use crate::sync::notify::Notify;
 use crate::sync::raw_sem::{Acquire, RawSemaphore};
+use crate::sync::wait_list::register_waker;
 
 use super::error::TryRecvError;
 
@@ -212,18 +213,7 @@ impl<T> Chan<T> {
             kind: ChannelKind::MpscRecv,
             id: self as *const Self as usize as u64,
         };
-        let old = self.rx_waker.take();
-        match old {
-            Some(w) if w.will_wake(waker) => {
-                self.rx_waker.set(Some(w));
-                set_wait_reason(reason);
-            }
-            old => {
-                self.rx_waker
-                    .set(Some(TrackedWaker::new_waiting(waker, reason)));
-                drop(old);
-            }
-        }
+        register_waker(&self.rx_waker, waker, reason);
     }
 
     /// Waits for a free slot of a bounded channel; `Err` once the receiver is gone.
