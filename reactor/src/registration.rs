@@ -1,19 +1,20 @@
 //! [`Registration`]: one I/O source's slot in the reactor, and the readiness API sockets are
 //! built on.
 
+use std::cell::RefMut;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use mio::event::Source;
 use mio::Interest;
 
 use crate::reactor::{current, gone, Inner, Reactor};
 use crate::ready::{Direction, Ready, ReadyEvent};
-use crate::scheduled_io::Clear;
+use crate::scheduled_io::{Clear, ScheduledIo};
 use crate::token;
 
 /// A source registered with a reactor: its readiness cache and wakers. `!Send`:
@@ -128,6 +129,12 @@ impl Registration {
         self.index as usize
     }
 
+    /// This registration's entry of the slab, borrowed.
+    #[inline]
+    fn io<'a>(&self, inner: &'a Inner) -> RefMut<'a, ScheduledIo> {
+        RefMut::map(inner.ios.borrow_mut(), |ios| &mut ios[self.index()])
+    }
+
     #[inline]
     fn live(&self) -> io::Result<Rc<Inner>> {
         match self.inner.upgrade() {
@@ -145,16 +152,11 @@ impl Registration {
             Ok(inner) => inner,
             Err(e) => return Poll::Ready(Err(e)),
         };
-        let mut ios = inner.ios.borrow_mut();
-        let io = &mut ios[self.index()];
+        let io = self.io(&inner);
         if let Some(ev) = io.ready_event(dir) {
             return Poll::Ready(Ok(ev));
         }
-        let old = io.set_waker(dir, cx.waker());
-        drop(ios);
-        // The replaced waker is dropped only now, with no borrow held.
-        drop(old);
-        Poll::Pending
+        park(io, dir, cx.waker())
     }
 
     /// Clears the readiness `ev` observed, unless an event arrived in that direction since
@@ -209,17 +211,10 @@ impl Registration {
             Err(e) => return Poll::Ready(Err(e)),
         };
         let mut ev = {
-            let mut ios = inner.ios.borrow_mut();
-            let io = &mut ios[self.index()];
+            let io = self.io(&inner);
             match io.ready_event(dir) {
                 Some(ev) => ev,
-                None => {
-                    let old = io.set_waker(dir, cx.waker());
-                    drop(ios);
-                    // The replaced waker is dropped only now, with no borrow held.
-                    drop(old);
-                    return Poll::Pending;
-                }
+                None => return park(io, dir, cx.waker()),
             }
         };
         loop {
@@ -233,8 +228,7 @@ impl Registration {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Clear and re-check in one borrow: either a newer event is there (try
                     // again at once) or the waker is stored and we park.
-                    let mut ios = inner.ios.borrow_mut();
-                    let io = &mut ios[self.index()];
+                    let mut io = self.io(&inner);
                     let next = match io.clear(ev) {
                         Clear::Cleared | Clear::Stale => io.ready_event(dir),
                         // Only final bits, and the OS still says WouldBlock: wait for the
@@ -244,12 +238,7 @@ impl Registration {
                     match next {
                         Some(next) if !inner.is_shutdown() => ev = next,
                         Some(_) => return Poll::Ready(Err(gone())),
-                        None => {
-                            let old = io.set_waker(dir, cx.waker());
-                            drop(ios);
-                            drop(old);
-                            return Poll::Pending;
-                        }
+                        None => return park(io, dir, cx.waker()),
                     }
                 }
                 Err(e) => return Poll::Ready(Err(e)),
@@ -375,6 +364,17 @@ impl fmt::Debug for Registration {
             .field("write", &self.ready(Direction::Write))
             .finish()
     }
+}
+
+/// Stores `waker` as the waker of `dir` (only the last one counts) and returns `Pending`. The
+/// replaced waker is dropped only after the borrow is released: its `Drop` may re-enter the
+/// reactor.
+#[inline]
+fn park<T>(mut io: RefMut<'_, ScheduledIo>, dir: Direction, waker: &Waker) -> Poll<T> {
+    let old = io.set_waker(dir, waker);
+    drop(io);
+    drop(old);
+    Poll::Pending
 }
 
 /// Future returned by [`Registration::readiness`]: resolves to the [`ReadyEvent`] once the
