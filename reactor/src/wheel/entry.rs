@@ -10,7 +10,7 @@ use super::NIL;
 pub(super) const DETACHED: u16 = 0xFFFD;
 /// `Entry::list` of an entry that fired and waits for its key to be consumed.
 pub(super) const FIRED: u16 = 0xFFFE;
-/// `Entry::list` of a free entry (on the free list through `next`).
+/// `Entry::list` of a free entry (in the wheel's free set).
 pub(super) const VACANT: u16 = 0xFFFF;
 
 /// One timer. 40 bytes on 64-bit targets.
@@ -23,7 +23,7 @@ pub(super) struct Entry {
     /// Deadline tick (ms since the reactor's origin, rounded up).
     pub(super) when: u64,
     pub(super) prev: u32,
-    /// Next entry of the same list, or the next free entry while vacant.
+    /// Next entry of the same list.
     pub(super) next: u32,
     pub(super) generation: u32,
     pub(super) list: u16,

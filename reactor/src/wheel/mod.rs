@@ -6,11 +6,12 @@
 //! wheel once `elapsed` enters their 2^36-tick epoch. Deadlines at or before `elapsed` sit in an
 //! expired list that the next [`Wheel::process`] fires first.
 //!
-//! Entries live in a table of their own (a `Vec` with a free list threaded through the unused
-//! entries) and are linked into per-slot doubly linked lists by index, so insert and cancel are
-//! O(1), touch one entry plus at most two neighbours, and a steady state of insert/cancel
-//! allocates nothing (freed entries are reused, most recently freed first). Each level has a
-//! 64-bit occupancy bitmap.
+//! Entries live in a table of their own (a `Vec`, with a bitmap of the free entries) and are
+//! linked into per-slot doubly linked lists by index, so insert and cancel are O(1), touch one
+//! entry plus at most two neighbours, and a steady state of insert/cancel allocates nothing.
+//! Freed entries are reused lowest index first, which keeps timers armed together in
+//! neighbouring entries (see [`FreeSet`](free::FreeSet)). Each level has a 64-bit occupancy
+//! bitmap.
 //!
 //! Invariant (for every armed entry with `when > elapsed`): if `when ^ elapsed < 2^36`, the
 //! entry is at level `L` = the 6-bit group of the highest bit in which `when` and `elapsed`
@@ -21,6 +22,7 @@
 //! then land at a lower level: "cascading"), so the invariant holds after each step.
 
 mod entry;
+mod free;
 
 #[cfg(test)]
 mod tests;
@@ -29,6 +31,7 @@ use std::mem;
 use std::task::Waker;
 
 use entry::{Entry, DETACHED, FIRED, VACANT};
+use free::FreeSet;
 
 /// "No entry" in the intrusive lists.
 pub(crate) const NIL: u32 = u32::MAX;
@@ -64,8 +67,8 @@ pub(crate) enum TimerPoll {
 
 pub(crate) struct Wheel {
     entries: Vec<Entry>,
-    /// First free entry (`NIL`: none); free entries chain through `next`.
-    free: u32,
+    /// The vacant entries.
+    free: FreeSet,
     /// Entries in use (armed, or fired and not yet consumed).
     used: usize,
     heads: [u32; HEADS],
@@ -83,7 +86,7 @@ impl Wheel {
     pub(crate) fn new() -> Wheel {
         Wheel {
             entries: Vec::new(),
-            free: NIL,
+            free: FreeSet::new(),
             used: 0,
             heads: [NIL; HEADS],
             occupied: [0; LEVELS],
@@ -120,8 +123,9 @@ impl Wheel {
     /// itself when it fires.
     #[inline]
     pub(crate) fn insert(&mut self, when: u64, waker: Option<Waker>, ephemeral: bool) -> TimerId {
-        let index = match self.free {
-            NIL => {
+        let index = match self.free.take() {
+            Some(index) => index,
+            None => {
                 let index = self.entries.len();
                 assert!(
                     index < NIL as usize,
@@ -129,10 +133,6 @@ impl Wheel {
                 );
                 self.entries.push(Entry::vacant());
                 index as u32
-            }
-            free => {
-                self.free = self.entries[free as usize].next;
-                free
             }
         };
         self.used += 1;
@@ -326,14 +326,13 @@ impl Wheel {
         on_fire(id, waker);
     }
 
-    /// Returns an entry to the free list (its generation moves on); gives back its waker.
+    /// Returns an entry to the free set (its generation moves on); gives back its waker.
     #[inline]
     fn free_entry(&mut self, index: u32) -> Option<Waker> {
         let e = &mut self.entries[index as usize];
         e.generation = e.generation.wrapping_add(1);
         e.list = VACANT;
-        e.next = self.free;
-        self.free = index;
+        self.free.put(index);
         self.used -= 1;
         e.waker.take()
     }
