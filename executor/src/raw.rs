@@ -14,7 +14,7 @@
 //! spawns tasks goes to that thread's [`TaskCache`] (bounded: 1 MiB per class, 4 MiB in all),
 //! where the next spawn of that class finds it; freed anywhere else, or when the cache is
 //! full, it goes back to the allocator. The cache is emptied when an executor of the thread is
-//! dropped, and at thread exit.
+//! dropped (which is what deactivates it).
 //!
 //! # Handles (who holds what)
 //!
@@ -87,7 +87,7 @@
 
 use std::alloc::{self, Layout};
 use std::any::Any;
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -276,10 +276,21 @@ unsafe fn free_block(block: NonNull<u8>, layout: Layout, owner: Option<NonNull<S
 }
 
 /// Free task blocks of one thread, by size class (bounded; released when an executor of the
-/// thread is dropped, and at thread exit). A thread-local: only ever touched by its thread.
+/// thread is dropped). A thread-local: only ever touched by its thread. It has no `Drop`, so
+/// that reaching it costs no check of a lazily registered destructor: blocks are only kept
+/// while an executor of the thread is alive (its drop empties the cache and deactivates it),
+/// so a thread exits with an empty cache unless it leaked an executor (and with it the tasks).
+///
+/// Each class is an intrusive stack: a free block's first word holds the address of the next
+/// free block of its class (every block is at least 16 bytes, 16-aligned, and unused while it
+/// is here), so keeping and taking a block is a few loads and stores, with no `Vec` growth and
+/// no borrow flag.
 struct TaskCache {
-    bins: RefCell<[Vec<NonNull<u8>>; CLASSES]>,
-    /// Bytes held in all bins.
+    /// Top of each class's stack of free blocks (null: empty).
+    heads: [Cell<*mut u8>; CLASSES],
+    /// Blocks in each class's stack.
+    lens: [Cell<u32>; CLASSES],
+    /// Bytes held in all classes.
     bytes: Cell<usize>,
     /// This thread spawned tasks since the cache was last cleared: only then are blocks kept
     /// (a thread that merely drops task handles would never reuse them).
@@ -289,7 +300,8 @@ struct TaskCache {
 impl TaskCache {
     const fn new() -> TaskCache {
         TaskCache {
-            bins: RefCell::new([const { Vec::new() }; CLASSES]),
+            heads: [const { Cell::new(ptr::null_mut()) }; CLASSES],
+            lens: [const { Cell::new(0) }; CLASSES],
             bytes: Cell::new(0),
             active: Cell::new(false),
         }
@@ -308,7 +320,13 @@ impl TaskCache {
     #[inline]
     fn take_if_active(&self, layout: Layout) -> Option<NonNull<u8>> {
         let class = class_of(layout)?;
-        let block = self.bins.try_borrow_mut().ok()?[class].pop()?;
+        let block = NonNull::new(self.heads[class].get())?;
+        // SAFETY: a block on a class stack is a free block of this cache: its first word was
+        // written by `put` with the next block's address (it is 16-aligned, so the word is
+        // aligned), and nothing else uses it.
+        let next = unsafe { block.cast::<*mut u8>().as_ptr().read() };
+        self.heads[class].set(next);
+        self.lens[class].set(self.lens[class].get() - 1);
         self.bytes.set(self.bytes.get() - layout.size());
         Some(block)
     }
@@ -317,20 +335,26 @@ impl TaskCache {
     /// this thread does not spawn tasks).
     #[inline]
     fn put(&self, class: usize, block: NonNull<u8>) -> Option<NonNull<u8>> {
-        if !self.active.get() {
-            return Some(block);
-        }
         let size = (class + 1) * CLASS_BYTES;
-        let Ok(mut bins) = self.bins.try_borrow_mut() else {
-            return Some(block);
-        };
-        let bin = &mut bins[class];
-        // `bin.len() >= PER_CLASS / size` is `(bin.len() + 1) * size > PER_CLASS` in integers,
-        // and a constant compare once `class` is known (it is, wherever this is inlined).
-        if bin.len() >= CACHE_BYTES_PER_CLASS / size || self.bytes.get() + size > CACHE_BYTES {
+        let len = self.lens[class].get();
+        // `len >= PER_CLASS / size` is `(len + 1) * size > PER_CLASS` in integers, and a
+        // constant compare once `class` is known (it is, wherever this is inlined).
+        if !self.active.get()
+            || len as usize >= CACHE_BYTES_PER_CLASS / size
+            || self.bytes.get() + size > CACHE_BYTES
+        {
             return Some(block);
         }
-        bin.push(block);
+        // SAFETY: the caller gives up `block` (at least `size` >= 16 bytes, 16-aligned, no
+        // longer used): its first word is ours to overwrite with the link.
+        unsafe {
+            block
+                .cast::<*mut u8>()
+                .as_ptr()
+                .write(self.heads[class].get())
+        };
+        self.heads[class].set(block.as_ptr());
+        self.lens[class].set(len + 1);
         self.bytes.set(self.bytes.get() + size);
         None
     }
@@ -340,25 +364,16 @@ impl TaskCache {
     /// Frees every cached block and stops caching until the next spawn.
     fn clear(&self) {
         self.active.set(false);
-        let Ok(mut bins) = self.bins.try_borrow_mut() else {
-            return;
-        };
-        for (class, bin) in bins.iter_mut().enumerate() {
+        for class in 0..CLASSES {
             let layout = Layout::from_size_align((class + 1) * CLASS_BYTES, BLOCK_ALIGN)
                 .expect("a valid size class");
-            for block in bin.drain(..) {
+            while let Some(block) = self.take_if_active(layout) {
                 // SAFETY: every cached block of this class was allocated with this layout and
-                // is unused (it was put here after its task was freed).
+                // is unused (it was put here after its task was freed); taking it unlinked it.
                 unsafe { alloc::dealloc(block.as_ptr(), layout) };
             }
         }
-        self.bytes.set(0);
-    }
-}
-
-impl Drop for TaskCache {
-    fn drop(&mut self) {
-        self.clear();
+        debug_assert_eq!(self.bytes.get(), 0);
     }
 }
 
@@ -736,7 +751,11 @@ unsafe fn complete<F: Future>(
         // SAFETY: still RUNNING: the stage is ours; it is `Consumed`, nothing to drop.
         unsafe { ptr::write(cell.stage.get(), Stage::Finished(output)) };
     } else {
-        drop_caught(output);
+        match output {
+            // An output without drop glue (`()`, say) has nothing that could panic.
+            Ok(output) if !mem::needs_drop::<F::Output>() => drop(output),
+            output => drop_caught(output),
+        }
     }
     let done = header.state.transition_to_complete(refs, stored);
     if done.kept_ref {
@@ -965,7 +984,9 @@ impl TaskRef {
     /// Gives up a queue entry at executor shutdown. An entry of a task that yielded still
     /// holds the task's `RUNNING` (see `State::keep_running_for_yield`): nobody else will drop
     /// that future, so it is cancelled here (on the executor thread: `local` proves it).
-    pub(crate) fn discard(self, local: &Local) {
+    /// True when it was: the completion released the registry's reference too, so the caller
+    /// must remove the registry entry (the block may already be freed or reused).
+    pub(crate) fn discard(self, local: &Local) -> bool {
         let header = self.header();
         if header.state.is_running()
             && header.scheduler.map(|p| p.as_ptr().cast_const()) == Some(Arc::as_ptr(&local.shared))
@@ -977,7 +998,9 @@ impl TaskRef {
             // the stage is ours. We own the queue reference; the registry's is released by the
             // completion as well.
             unsafe { (header.vtable.cancel)(this.ptr, release_count(header)) };
+            return true;
         }
+        false
     }
 }
 

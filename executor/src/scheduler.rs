@@ -903,7 +903,7 @@ impl Local {
                 self.note_poll(key);
                 if yielded {
                     if self.closed.get() {
-                        task.discard(self);
+                        self.discard(task, key);
                     } else {
                         self.deferred.borrow_mut().push_back(task);
                     }
@@ -1049,13 +1049,30 @@ impl Local {
                 return;
             }
             for task in batch {
+                let key = task.owned_key();
                 let prev = self.current.replace(Some(Current {
                     ptr: task.ptr(),
                     id: task.id(),
                     key: usize::MAX,
                 }));
-                task.discard(self);
+                self.discard(task, key);
                 self.current.set(prev);
+            }
+        }
+    }
+
+    /// Gives up the queue entry `task` (registry key `key`) at shutdown. When that cancelled
+    /// the task (an entry kept `RUNNING` across a yield), its completion released the
+    /// registry's reference as well: the registry entry goes now, before anything walks the
+    /// registry, since the task's block may be freed (or cached for reuse) already.
+    fn discard(&self, task: TaskRef, key: usize) {
+        let id = task.id();
+        if task.discard(self) {
+            let removed = self.owned.borrow_mut().try_remove(key);
+            if let Some(entry) = removed {
+                if entry.diag || self.watch_on.get() {
+                    self.entry_removed(entry, key, id);
+                }
             }
         }
     }

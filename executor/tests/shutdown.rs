@@ -190,3 +190,61 @@ fn shutdown_from_inside_a_task() {
     assert!(block_on(me).unwrap_err().is_cancelled());
     assert_eq!(exec.metrics().tasks_alive, 0);
 }
+
+/// Takes (and fills with `0xAB`) one cached block of every size class, as any `LocalRc` or
+/// spawn made from a destructor at shutdown could: whatever block is free is reused now.
+fn reuse_every_cached_block(keep: &mut Vec<Box<dyn std::any::Any>>) {
+    macro_rules! take_class {
+        ($($n:literal)*) => {$(
+            keep.push(Box::new(strand_executor::LocalRc::new([0xABu8; $n])));
+        )*};
+    }
+    // `LocalRc<[u8; N]>` is a count (8 bytes) and N bytes: N = 16k - 8 fills class k exactly.
+    take_class!(8 24 40 56 72 88 104 120 136 152 168 184 200 216 232 248 264 280 296 312 328
+        344 360 376 392 408 424 440 456 472 488 504 520 536 552 568 584 600 616 632 648 664 680
+        696 712 728 744 760 776 792 808 824 840 856 872 888 904 920 936 952 968 984 1000 1016);
+}
+
+/// Sets off `reuse_every_cached_block` when dropped.
+struct ReuseOnDrop(Rc<std::cell::RefCell<Vec<Box<dyn std::any::Any>>>>);
+
+impl Drop for ReuseOnDrop {
+    fn drop(&mut self) {
+        reuse_every_cached_block(&mut self.0.borrow_mut());
+    }
+}
+
+#[test]
+fn a_task_cancelled_from_the_deferred_list_leaves_the_registry_before_its_block_is_reused() {
+    // Two tasks that yield forever: at shutdown both sit in the deferred list, still
+    // `RUNNING`, and are cancelled from there. The first one's block is freed to the cache by
+    // its completion; the second one's future, dropped next, takes every cached block and
+    // overwrites it. The registry walk that follows must not touch the first task any more
+    // (it used to: its entry stayed, and its "header" was now someone else's bytes).
+    let kept = Rc::new(std::cell::RefCell::new(Vec::new()));
+    {
+        let (exec, _) = executor();
+        let first = exec.spawn(async {
+            loop {
+                task::yield_now().await;
+            }
+        });
+        let guard = ReuseOnDrop(Rc::clone(&kept));
+        let second = exec.spawn(async move {
+            let _guard = guard;
+            loop {
+                task::yield_now().await;
+            }
+        });
+        // Without handles the blocks are freed at completion.
+        drop((first, second));
+        assert!(exec.tick(16), "both yielded to the next tick");
+        assert_eq!(exec.metrics().tasks_alive, 2);
+        drop(exec);
+    }
+    assert!(
+        !kept.borrow().is_empty(),
+        "the second future's destructor ran and reused the cached blocks"
+    );
+    drop(kept);
+}
