@@ -381,6 +381,14 @@ pub struct TrackedWaker {
     counted: Option<Counted>,
 }
 
+/// The diagnostics half of [`TrackedWaker::new_waiting`], out of line: with diagnostics off
+/// (the default) a parking wait is a waker clone and one flag check.
+#[cold]
+#[inline(never)]
+fn track_waiting_cold(waker: &Waker, reason: WaitReason) -> Option<Counted> {
+    scheduler::track_waiting(waker, reason).map(Counted)
+}
+
 impl TrackedWaker {
     /// Clones `waker` and counts it for the party (task or root future) it belongs to.
     #[inline]
@@ -398,12 +406,12 @@ impl TrackedWaker {
     /// Like [`new`](Self::new), and records `reason` as what the current task waits on (as
     /// [`set_wait_reason`] does), in one visit of the task's diagnostics: what a resource does
     /// when it parks a new waiter.
-    #[inline]
+    #[inline(always)]
     pub fn new_waiting(waker: &Waker, reason: WaitReason) -> TrackedWaker {
         TrackedWaker {
             waker: waker.clone(),
             counted: if enabled() {
-                scheduler::track_waiting(waker, reason).map(Counted)
+                track_waiting_cold(waker, reason)
             } else {
                 None
             },

@@ -874,13 +874,51 @@ pub(crate) unsafe fn dealloc_unreachable(ptr: NonNull<Header>) {
     unsafe { dealloc(ptr) };
 }
 
+thread_local! {
+    /// The executor running a batch of polls on this thread right now, or null: published
+    /// only by [`while_polling`], which keeps it borrowed meanwhile.
+    static POLLING: Cell<*const Local> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` (a batch of polls of `local`'s tasks) with `local` published as the executor
+/// polling on this thread, so that [`schedule`] reaches its run queue directly. The previous
+/// value (an enclosing batch's, or null) is restored when `f` returns or unwinds.
+#[inline]
+pub(crate) fn while_polling<R>(local: &Local, f: impl FnOnce() -> R) -> R {
+    struct Restore(*const Local);
+    impl Drop for Restore {
+        #[inline]
+        fn drop(&mut self) {
+            POLLING.set(self.0);
+        }
+    }
+    let _restore = Restore(POLLING.replace(local));
+    f()
+}
+
 /// Pushes a queue entry to the task's executor (local queue when on its thread and entered,
 /// else the remote queue), or drops it for tasks without an executor.
 #[inline]
 pub(crate) fn schedule(task: TaskRef) {
-    if task.header().scheduler.is_some() {
-        crate::scheduler::schedule(task);
+    let Some(target) = task.header().scheduler else {
+        return;
+    };
+    let polling = POLLING.get();
+    if !polling.is_null() {
+        // SAFETY: non-null only while `while_polling(local, ..)` runs further up this
+        // thread's stack: `local` is borrowed for that whole time, and the value is put back
+        // (to the enclosing batch's executor, or null) before that borrow ends, on unwind too.
+        let local = unsafe { &*polling };
+        if ptr::eq(Arc::as_ptr(&local.shared), target.as_ptr()) {
+            // Refused only when closed: then it goes the general way (the remote queue
+            // refuses it too, and drops it outside every borrow).
+            match local.try_push_local(task) {
+                None => return,
+                Some(task) => return crate::scheduler::schedule(task),
+            }
+        }
     }
+    crate::scheduler::schedule(task);
 }
 
 /// Requests cancellation: the owning executor drops the future on its own thread.

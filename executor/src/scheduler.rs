@@ -690,7 +690,7 @@ impl Local {
 
     /// Queues `task`, or hands it back when the executor is closed.
     #[inline]
-    fn try_push_local(&self, task: TaskRef) -> Option<TaskRef> {
+    pub(crate) fn try_push_local(&self, task: TaskRef) -> Option<TaskRef> {
         if self.closed.get() {
             return Some(task);
         }
@@ -848,12 +848,17 @@ impl Local {
         self.drain_remote();
         self.flush_deferred();
         let turn = TurnGuard::save(self);
-        for _ in 0..max_polls {
-            let Some(task) = self.queue.borrow_mut().pop_front() else {
-                break;
-            };
-            self.run_task(task, &turn);
-        }
+        // While the batch runs, a wake of one of our tasks (the common case: from another of
+        // our tasks) finds this executor through `raw`'s published pointer, without the
+        // `CURRENT` borrow.
+        raw::while_polling(self, || {
+            for _ in 0..max_polls {
+                let Some(task) = self.queue.borrow_mut().pop_front() else {
+                    break;
+                };
+                self.run_task(task, &turn);
+            }
+        });
         drop(turn);
         let more = self.has_ready();
         if !more {

@@ -292,6 +292,9 @@ impl<T> Receiver<T> {
 impl<T> Future for Receiver<T> {
     type Output = Result<T, RecvError>;
 
+    /// Inlined into the awaiting future: the ready poll is a budget check and a flag test; only
+    /// parking (`register`) is a call.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = &self.inner;
         let coop = ready!(coop::poll_proceed(cx));
@@ -303,14 +306,20 @@ impl<T> Future for Receiver<T> {
             coop.made_progress();
             return Poll::Ready(Err(RecvError(())));
         }
-        register(
-            &inner.rx_waker,
-            cx.waker(),
-            ChannelKind::OneshotRecv,
-            LocalRc::as_ptr(inner).cast::<()>(),
-        );
+        park_receiver(inner, cx.waker());
         Poll::Pending
     }
+}
+
+/// The receiver waits: store (or keep) its waker.
+#[inline(never)]
+fn park_receiver<T>(inner: &LocalRc<Inner<T>>, waker: &Waker) {
+    register(
+        &inner.rx_waker,
+        waker,
+        ChannelKind::OneshotRecv,
+        LocalRc::as_ptr(inner).cast::<()>(),
+    );
 }
 
 impl<T> Drop for Receiver<T> {
