@@ -353,3 +353,49 @@ fn join_handle_dropped_on_another_thread_while_running() {
         "a detached output is dropped by the executor"
     );
 }
+
+#[test]
+fn a_task_woken_while_another_executor_of_the_thread_polls_goes_to_its_own_executor() {
+    // Executor `a` polls a task that wakes a task of executor `b` (same thread, `b` not
+    // entered): the wake must reach `b` (its remote queue and unpark), never `a`'s run queue,
+    // and `b`'s task then runs on `b`.
+    let (a, _) = executor();
+    let (b, b_parker) = executor();
+    let stash = Arc::new(Mutex::new(Vec::new()));
+    let ran = Rc::new(Cell::new(false));
+    let ran2 = Rc::clone(&ran);
+    let stash1 = Arc::clone(&stash);
+    let mut polled = false;
+    // Pending once (its waker stashed), ready when polled again.
+    let waiting = std::future::poll_fn(move |cx| {
+        if std::mem::replace(&mut polled, true) {
+            return Poll::Ready(());
+        }
+        stash1.lock().unwrap().push(cx.waker().clone());
+        Poll::Pending
+    });
+    let b_task = b.spawn(async move {
+        waiting.await;
+        ran2.set(true);
+    });
+    drain(&b);
+    assert_eq!(
+        stash.lock().unwrap().len(),
+        1,
+        "b's task parked with its waker stashed"
+    );
+    let calls_before = b_parker.calls();
+    let stash2 = Arc::clone(&stash);
+    a.spawn(async move {
+        for w in stash2.lock().unwrap().drain(..) {
+            w.wake();
+        }
+    });
+    drain(&a);
+    assert_eq!(a.metrics().polls, 1, "a ran only its own task");
+    assert!(!ran.get(), "b's task does not run on a");
+    assert!(b_parker.calls() > calls_before, "b was unparked");
+    drain(&b);
+    assert!(ran.get());
+    assert!(block_on(b_task).is_ok());
+}
