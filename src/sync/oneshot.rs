@@ -121,6 +121,7 @@ fn register(cell: &Cell<Option<TrackedWaker>>, waker: &Waker, kind: ChannelKind,
     register_waker(cell, waker, reason);
 }
 
+#[inline]
 fn wake(cell: &Cell<Option<TrackedWaker>>) {
     if let Some(w) = cell.take() {
         w.wake();
@@ -159,6 +160,7 @@ impl<T> Sender<T> {
     /// drop(rx);
     /// assert_eq!(tx.send(5), Err(5));
     /// ```
+    #[inline(always)]
     pub fn send(self, value: T) -> Result<(), T> {
         let inner = &self.inner;
         if inner.has(RX_CLOSED) {
@@ -209,7 +211,7 @@ impl<T> Sender<T> {
 }
 
 impl<T> Drop for Sender<T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         if LocalRc::count(&self.inner) == 1 {
             // The receiver is gone: nobody can observe the channel any more, and dropping the
