@@ -9,7 +9,8 @@
 //! 3. run ready tasks, at most as many as are left of the `event_interval` polls;
 //! 4. when nothing is ready, turn the reactor until the next timer or an I/O event or a wake
 //!    from another thread (with the clock paused and every task idle, the clock jumps to the
-//!    next timer instead).
+//!    next timer instead, unless `spawn_blocking` jobs are in flight: the loop then blocks
+//!    until the blocking pool reports the last one done).
 //!
 //! ```
 //! use strand::Runtime;
@@ -399,15 +400,10 @@ impl Inner {
                         }
                     }
                 }
-            } else if clock.is_paused() {
-                // Blocking jobs are in flight. A job's completion wakes its awaiter before the
-                // in-flight count drops, so after that wake the count may still be non-zero for
-                // a moment: look again shortly instead of waiting for a wake that will not come
-                // (the paused clock must auto-advance once the count is zero).
-                if !self.before_block(&root) {
-                    self.turn(Some(Duration::from_millis(1)));
-                }
             } else if !self.before_block(&root) {
+                // With the clock paused and blocking jobs in flight this blocks too: the pool
+                // unparks the loop when its in-flight count drops to zero (which happens after
+                // the last job's completion woke its awaiter), and the next pass auto-advances.
                 self.turn(None);
             }
         }

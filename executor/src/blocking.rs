@@ -130,8 +130,6 @@ impl Pool {
     /// Sets the hook called (on the thread that finished the last job) whenever the in-flight
     /// count drops to zero: the executor's unpark hook, so that a runtime blocked in its
     /// reactor while jobs were in flight wakes up and re-reads the count.
-    // Wired by `Executor::new` (scheduler.rs); until then only the tests below call it.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn set_unpark(&self, unpark: Unpark) {
         *self.unpark.lock().unwrap_or_else(PoisonError::into_inner) = Some(unpark);
     }

@@ -1129,7 +1129,8 @@ impl Local {
 ///   the `unpark` hook after queueing, so a wake that races with going to sleep is not lost.
 /// - Paused clock: read [`blocking_in_flight`](Executor::blocking_in_flight) *before*
 ///   [`has_ready`](Executor::has_ready); a blocking job's completion is queued before the
-///   in-flight count drops.
+///   in-flight count drops, and the drop to zero calls `unpark`, so the loop may block while
+///   jobs are in flight.
 /// - Drop (or [`shutdown`](Executor::shutdown)) it on its thread; every live task's future is
 ///   dropped there, exactly once, with the executor entered.
 ///
@@ -1166,13 +1167,14 @@ impl fmt::Debug for EnterGuard<'_> {
 
 impl Executor {
     /// Creates an executor. `unpark` is called (from any thread) when a task becomes ready
-    /// from another thread while the runtime may be blocked in its reactor.
+    /// from another thread while the runtime may be blocked in its reactor, and when the
+    /// blocking pool's in-flight count drops to zero.
     pub fn new(config: ExecutorConfig, unpark: Unpark) -> Executor {
         let shared = Arc::new(Shared {
             remote: Mutex::new(RemoteQueue {
                 entries: VecDeque::new(),
                 closed: false,
-                unpark: Some(unpark),
+                unpark: Some(Arc::clone(&unpark)),
             }),
             pending: AtomicBool::new(false),
             closed: AtomicBool::new(false),
@@ -1181,6 +1183,7 @@ impl Executor {
                 config.thread_keep_alive,
             )),
         });
+        shared.pool.set_unpark(unpark);
         Executor {
             local: Rc::new(Local {
                 shared,
