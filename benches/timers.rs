@@ -8,8 +8,11 @@
 //!   iteration of one case and exits, e.g. under
 //!   `valgrind --tool=callgrind <bench binary>` to count instructions per sleep.
 //! - `TIMERS_INTERLEAVED=<rounds>` runs both cases `rounds` times, strand and tokio
-//!   alternating, so both see the same load, and prints medians of wall time and of the
-//!   thread's CPU time, and the strand / tokio ratios.
+//!   alternating, so both see the same load, and prints minimums and medians of wall time and
+//!   of the thread's CPU time, and the strand / tokio ratios; then, measured in the same
+//!   rounds, the floor of `insert_cancel` (a fine clock read, a coarse clock read and the
+//!   bench loop around a no-op future, 1,000,000 of each) as fractions of tokio's time.
+//!   (`TIMERS_ONCE=floor/<fine_clock|coarse_clock|loop>` runs one of those alone.)
 
 use std::time::{Duration, Instant};
 
@@ -92,12 +95,13 @@ fn insert_cancel(c: &mut Criterion) {
     g.finish();
 }
 
-/// CPU time this thread has used, from /proc (ns resolution). `fire_many` is dominated in
-/// wall time by its 50 ms sleeps, so it reports the runtime thread's CPU time instead.
+/// CPU time this thread has used (`CLOCK_THREAD_CPUTIME_ID`, ns resolution; the
+/// `/proc/thread-self/schedstat` figure used before moves in 4 ms steps on some kernels).
+/// `fire_many` is dominated in wall time by its 50 ms sleeps, so it reports the runtime
+/// thread's CPU time instead.
 fn thread_cpu() -> Duration {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
-        .expect("/proc/thread-self/schedstat");
-    Duration::from_nanos(s.split_whitespace().next().unwrap().parse().unwrap())
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 fn fire_many(c: &mut Criterion) {
@@ -148,13 +152,15 @@ fn interleaved(rounds: usize) {
     tokio_insert_cancel(&trt);
     strand_fire_many(&rt);
     tokio_fire_many(&trt);
-    let mut runs: [Vec<(Duration, Duration)>; 5] = Default::default();
+    let mut runs: [Vec<(Duration, Duration)>; 7] = Default::default();
     for _ in 0..rounds {
         runs[0].push(measure(|| strand_insert_cancel(&rt)));
         runs[1].push(measure(|| tokio_insert_cancel(&trt)));
         runs[2].push(measure(|| strand_fire_many(&rt)));
         runs[3].push(measure(|| tokio_fire_many(&trt)));
-        runs[4].push(measure(clock_reads));
+        runs[4].push(measure(|| floor_fine_clock(&rt)));
+        runs[5].push(measure(floor_coarse_clock));
+        runs[6].push(measure(|| floor_loop(&rt)));
     }
     // (min, median) of wall time and of thread CPU time.
     let stats = |i: usize| {
@@ -165,7 +171,11 @@ fn interleaved(rounds: usize) {
     };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
     println!("{rounds} interleaved rounds; min (median) per iteration:");
-    for (case, s, t, what) in [("insert_cancel", 0, 1, "wall"), ("fire_many", 2, 3, "cpu")] {
+    for (case, s, t, what) in [
+        ("insert_cancel", 0, 1, "wall"),
+        ("insert_cancel", 0, 1, "cpu"),
+        ("fire_many", 2, 3, "cpu"),
+    ] {
         let (sw, sc) = stats(s);
         let (tw, tc) = stats(t);
         let (sm, tm) = if what == "wall" { (sw, tw) } else { (sc, tc) };
@@ -180,23 +190,79 @@ fn interleaved(rounds: usize) {
             ratio(sm.1, tm.1),
         );
     }
-    // Every sleep reads the clock once (its deadline is creation time + duration), as tokio's
-    // does: that alone is this fraction of tokio's whole insert+cancel.
-    let ((clock, _), _) = stats(4);
-    let ((tokio_ic, _), _) = stats(1);
+    // The floor of insert_cancel: what any sleep that is exact at its first poll costs at
+    // least. Its deadline is creation time + duration, so one fine clock read, as in tokio;
+    // strand's exact first poll adds one coarse read (the "not yet due" proof); and the bench
+    // loop itself (pin, poll_once, block_on). Each as a fraction of tokio's whole
+    // insert_cancel (minimums of the thread's CPU time, which a loaded machine's preemptions
+    // do not inflate as they do wall time).
+    let (_, (tokio_ic, _)) = stats(1);
+    let (_, (strand_ic, _)) = stats(0);
+    let mut floor = Duration::ZERO;
+    for (i, what) in [
+        (4, "fine clock (strand::time::Instant::now in a runtime)"),
+        (5, "coarse clock (CLOCK_MONOTONIC_COARSE)"),
+        (6, "loop with a no-op future"),
+    ] {
+        let (_, (t, tm)) = stats(i);
+        floor += t;
+        println!(
+            "{:>19}: {INSERT_CANCEL} x {what:<52} cpu {t:>9.2?} ({tm:>9.2?}) = {:.2} x tokio",
+            "floor",
+            ratio(t, tokio_ic)
+        );
+    }
     println!(
-        "{:>19}: {INSERT_CANCEL} x Instant::now() {clock:>9.2?} = {:.2} x tokio's insert_cancel",
-        "clock floor",
-        ratio(clock, tokio_ic)
+        "{:>19}: sum cpu {floor:>9.2?} = {:.2} x tokio's insert_cancel; strand above it: \
+         {:.1} ns per sleep (tokio: {:.1} ns)",
+        "floor",
+        ratio(floor, tokio_ic),
+        strand_ic.saturating_sub(floor).as_nanos() as f64 / INSERT_CANCEL as f64,
+        tokio_ic.saturating_sub(floor).as_nanos() as f64 / INSERT_CANCEL as f64,
     );
 }
 
-/// `INSERT_CANCEL` clock reads: the floor of `insert_cancel` for any runtime whose sleeps
-/// start at their creation.
-fn clock_reads() {
+/// `INSERT_CANCEL` fine clock reads inside a strand runtime, as `sleep` does them: the clock
+/// floor of `insert_cancel` for any runtime whose sleeps start at their creation.
+fn floor_fine_clock(rt: &strand::Runtime) {
+    rt.block_on(async {
+        for _ in 0..INSERT_CANCEL {
+            std::hint::black_box(strand::time::Instant::now());
+        }
+    })
+}
+
+/// `INSERT_CANCEL` reads of `CLOCK_MONOTONIC_COARSE` (the read strand's first poll uses to
+/// prove a deadline is still ahead; other systems have none, so nothing is measured).
+fn floor_coarse_clock() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
     for _ in 0..INSERT_CANCEL {
-        std::hint::black_box(strand::time::Instant::now());
+        std::hint::black_box(rustix::time::clock_gettime(
+            rustix::time::ClockId::MonotonicCoarse,
+        ));
     }
+}
+
+/// A future that is never ready and does nothing: the stand-in for a sleep in [`floor_loop`].
+struct NoopSleep(#[allow(dead_code)] Duration);
+
+impl std::future::Future for NoopSleep {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Pending
+    }
+}
+
+/// `insert_cancel`'s loop with a no-op future in place of the sleep (same durations, pin,
+/// `poll_once`, drop): the loop's own share of the measurement.
+fn floor_loop(rt: &strand::Runtime) {
+    rt.block_on(async {
+        for i in 0..INSERT_CANCEL {
+            let d = std::hint::black_box(Duration::from_millis(1_000 + (i as u64 % 10_000)));
+            let mut s = std::pin::pin!(NoopSleep(d));
+            assert!(poll_once(s.as_mut()).await.is_none());
+        }
+    })
 }
 
 criterion_group!(benches, insert_cancel, fire_many);
@@ -212,6 +278,9 @@ fn main() {
                 "insert_cancel/tokio" => tokio_insert_cancel(&trt),
                 "fire_many/strand" => strand_fire_many(&rt),
                 "fire_many/tokio" => tokio_fire_many(&trt),
+                "floor/fine_clock" => floor_fine_clock(&rt),
+                "floor/coarse_clock" => floor_coarse_clock(),
+                "floor/loop" => floor_loop(&rt),
                 other => panic!("TIMERS_ONCE: unknown case {other:?}"),
             }
         }
