@@ -6,7 +6,9 @@
 //!
 //! - `TIMERS_ONCE=<case>/<rt>` (`insert_cancel` or `fire_many`, `strand` or `tokio`) runs one
 //!   iteration of one case and exits, e.g. under
-//!   `valgrind --tool=callgrind <bench binary>` to count instructions per sleep.
+//!   `valgrind --tool=callgrind <bench binary>` to count instructions per sleep (for
+//!   `fire_many` under valgrind, add `TIMERS_FIRE_OFFSET_MS=5000`, or every sleep is already
+//!   due at its first poll).
 //! - `TIMERS_INTERLEAVED=<rounds>` runs both cases `rounds` times, strand and tokio
 //!   alternating, so both see the same load, and prints minimums and medians of wall time and
 //!   of the thread's CPU time, and the strand / tokio ratios; then, measured in the same
@@ -25,6 +27,13 @@ const INSERT_CANCEL: usize = 1_000_000;
 const FIRE_MANY: usize = 100_000;
 /// Longest sleep in `timers::fire_many`, in ms (they spread over 1..=FIRE_SPREAD_MS).
 const FIRE_SPREAD_MS: u64 = 50;
+
+/// Extra ms added to every `fire_many` sleep: `TIMERS_FIRE_OFFSET_MS` (default 0). Under
+/// valgrind, spawning 100,000 tasks takes seconds, so without an offset every sleep is already
+/// due at its first poll and no timer is ever armed; 5000 keeps them all armed there.
+fn fire_offset_ms() -> u64 {
+    std::env::var("TIMERS_FIRE_OFFSET_MS").map_or(0, |v| v.parse().expect("a number of ms"))
+}
 
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -56,11 +65,12 @@ fn tokio_insert_cancel(rt: &tokio::runtime::Runtime) {
 }
 
 fn strand_fire_many(rt: &strand::Runtime) {
-    rt.block_on(async {
+    let offset = fire_offset_ms();
+    rt.block_on(async move {
         let hs: Vec<_> = (0..FIRE_MANY)
             .map(|i| {
                 strand::spawn(strand::time::sleep(Duration::from_millis(
-                    1 + i as u64 % FIRE_SPREAD_MS,
+                    offset + 1 + i as u64 % FIRE_SPREAD_MS,
                 )))
             })
             .collect();
@@ -71,11 +81,12 @@ fn strand_fire_many(rt: &strand::Runtime) {
 }
 
 fn tokio_fire_many(rt: &tokio::runtime::Runtime) {
-    rt.block_on(async {
+    let offset = fire_offset_ms();
+    rt.block_on(async move {
         let hs: Vec<_> = (0..FIRE_MANY)
             .map(|i| {
                 tokio::spawn(tokio::time::sleep(Duration::from_millis(
-                    1 + i as u64 % FIRE_SPREAD_MS,
+                    offset + 1 + i as u64 % FIRE_SPREAD_MS,
                 )))
             })
             .collect();
