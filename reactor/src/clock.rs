@@ -151,31 +151,62 @@ mod coarse {
         },
     }
 
+    /// The bound for the latest coarse reading: the reading, and `base` plus it. The coarse clock moves once per kernel tick (every few ms), so most
+    /// checks read the value of the check before and skip the `Instant` addition (a call
+    /// into std) and the conversions around it.
+    #[derive(Clone, Copy)]
+    struct Last {
+        reading: Timespec,
+        bound: Instant,
+    }
+
     thread_local! {
         static STATE: Cell<State> = const { Cell::new(State::Uncalibrated) };
+        /// `None` until the first bound of this thread.
+        static LAST: Cell<Option<Last>> = const { Cell::new(None) };
     }
 
     /// Whether `deadline` is certainly after the real time ([`Instant::now`]) at this call.
     /// `false` means "don't know": read the fine clock.
     #[inline]
     pub(super) fn certainly_ahead(deadline: Instant) -> bool {
+        match LAST.get() {
+            Some(last) => {
+                // Infallible here: calibration read this clock successfully, and a clock id
+                // the kernel knows does not go away.
+                let c = clock_gettime(ClockId::MonotonicCoarse);
+                if c == last.reading {
+                    return deadline > last.bound;
+                }
+                new_bound(c).is_some_and(|bound| deadline > bound)
+            }
+            // First check on this thread, or no usable coarse clock.
+            None => match STATE.get() {
+                State::Unavailable => false,
+                State::Uncalibrated | State::Ready { .. } => {
+                    new_bound(clock_gettime(ClockId::MonotonicCoarse))
+                        .is_some_and(|bound| deadline > bound)
+                }
+            },
+        }
+    }
+
+    /// The bound for coarse reading `c` (calibrating the thread first if needed), recorded
+    /// as the latest; `None` without a usable coarse clock or for a reading out of range.
+    #[inline(never)]
+    fn new_bound(c: Timespec) -> Option<Instant> {
         let base = match STATE.get() {
             State::Ready { base } => base,
-            State::Unavailable => return false,
-            State::Uncalibrated => match calibrate() {
-                Some(base) => base,
-                None => return false,
-            },
+            State::Unavailable => return None,
+            State::Uncalibrated => calibrate()?,
         };
-        // Infallible here: calibration read this clock successfully, and a clock id the
-        // kernel knows does not go away.
-        let c = clock_gettime(ClockId::MonotonicCoarse);
         let (Ok(secs), Ok(nanos)) = (u64::try_from(c.tv_sec), u32::try_from(c.tv_nsec)) else {
-            return false;
+            return None;
         };
         // (`Duration::new` carries nanoseconds past a second into the seconds.)
-        base.checked_add(Duration::new(secs, nanos))
-            .is_some_and(|bound| deadline > bound)
+        let bound = base.checked_add(Duration::new(secs, nanos))?;
+        LAST.set(Some(Last { reading: c, bound }));
+        Some(bound)
     }
 
     /// Calibrates this thread's map (see the [module docs](self)), or records that there is

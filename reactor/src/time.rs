@@ -81,11 +81,13 @@ impl Timers {
         let d = deadline
             .checked_duration_since(self.origin)
             .unwrap_or_default();
+        let secs = d.as_secs();
+        if secs > MAX_TICK / 1_000 {
+            return MAX_TICK;
+        }
+        // (No overflow: `secs * 1_000 + 1_000` is far below `u64::MAX`.)
         let ms = u64::from(d.subsec_nanos().div_ceil(1_000_000));
-        d.as_secs()
-            .saturating_mul(1_000)
-            .saturating_add(ms)
-            .min(MAX_TICK)
+        (secs * 1_000 + ms).min(MAX_TICK)
     }
 
     /// Arms a timer with a clone of `waker` for `deadline`.
