@@ -8,6 +8,7 @@ use std::cell::UnsafeCell;
 use std::ptr::NonNull;
 use std::sync::atomic::AtomicUsize;
 use std::task::Waker;
+use std::time::Instant;
 
 use crate::id::Id;
 use crate::raw::Vtable;
@@ -23,6 +24,10 @@ use crate::state::State;
 ///   task can carry it across threads without `unsafe`.
 /// - `awaiter`: the `JoinHandle` while it holds `LOCKED` (and not `COMPLETE`); the completing
 ///   thread after `COMPLETE` when it saw `AWAITER` without `LOCKED`; whoever frees the task.
+/// - `stats`: the executor thread only: written by the poll epilogue (`raw::run` with the
+///   executor's `&Local`), read through the registry's `OwnedTask` (which never leaves that
+///   thread). Last, after the fields every thread reads, so those share the first cache line;
+///   the poll touches the task's memory right after the header anyway.
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
@@ -34,4 +39,16 @@ pub(crate) struct Header {
     pub(crate) scheduler: Option<NonNull<Shared>>,
     pub(crate) owned_key: AtomicUsize,
     pub(crate) awaiter: UnsafeCell<Option<Waker>>,
+    pub(crate) stats: UnsafeCell<PollStats>,
+}
+
+/// What the executor counts per task, kept in the task itself (not in the registry) so that
+/// a poll touches no memory but the task's own.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PollStats {
+    /// Polls that returned `Pending` (the poll that completes a task is not counted: the task
+    /// is gone then).
+    pub(crate) polls: u64,
+    /// The executor's clock stamp of the latest of those polls.
+    pub(crate) last_poll: Option<Instant>,
 }

@@ -22,9 +22,11 @@
 //!
 //! ## Contract
 //! - **One allocation per task**: header (state word with refcount, vtable, id, executor
-//!   back-pointer, registry key, awaiter slot) followed by the future, which is replaced in
-//!   place by its output; the block is recycled through the per-thread cache below. The state
-//!   machine is documented in the `raw` module source.
+//!   back-pointer, registry key, awaiter slot, poll count and last-poll stamp) followed by the
+//!   future, which is replaced in place by its output; the block is recycled through the
+//!   per-thread cache below. The state machine is documented in the `raw` module source.
+//! - **Registry**: live tasks by key, for shutdown and snapshots; spawning writes a slot and
+//!   completing overwrites it, neither reads one (see the `registry` module source).
 //! - **`!Send` futures**: a task's future is only ever polled and dropped on its executor's
 //!   thread. Aborting from another thread only sets a bit and schedules the task.
 //! - **Wakers** are `Send + Sync`; cloned, woken and dropped on any thread, also after the task
@@ -66,6 +68,7 @@ mod join_set;
 pub mod metrics;
 #[allow(unsafe_code)]
 mod raw;
+mod registry;
 mod scheduler;
 mod state;
 pub mod task;

@@ -4,8 +4,9 @@
 //!
 //! A task is one heap block, `#[repr(C)] TaskCell<F> { header: Header, stage: Stage<F> }`:
 //! the [`Header`] (atomic state word with the refcount, vtable pointer, task id, back-pointer
-//! to the executor's `Shared`, registry key, awaiter waker slot) followed by the stage, which
-//! holds the future while it runs and is then replaced, in place, by its output
+//! to the executor's `Shared`, registry key, awaiter waker slot, the executor's poll count and
+//! last-poll stamp) followed by the stage, which holds the future while it runs and is then
+//! replaced, in place, by its output
 //! (`Result<F::Output, JoinError>`, a panic payload being an `Err`), and finally by `Consumed`
 //! once the output was taken or dropped. The allocation never moves, so the future is pinned.
 //!
@@ -100,7 +101,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::error::JoinError;
-use crate::header::Header;
+use crate::header::{Header, PollStats};
 use crate::id::Id;
 use crate::scheduler::{Local, Shared};
 use crate::state::{
@@ -187,6 +188,7 @@ fn allocate<F: Future>(
                 scheduler,
                 owned_key: AtomicUsize::new(usize::MAX),
                 awaiter: UnsafeCell::new(None),
+                stats: UnsafeCell::new(PollStats::default()),
             },
             stage: UnsafeCell::new(stage),
         })
@@ -644,6 +646,13 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
     }));
     match polled {
         Ok(Poll::Pending) => {
+            if let Some(local) = local {
+                // SAFETY: `stats` belongs to the executor thread (see `Header`), which we are
+                // on (`local` is the owning executor's); no reference to it is held elsewhere.
+                let stats = unsafe { &mut *header.stats.get() };
+                stats.polls += 1;
+                stats.last_poll = local.poll_stamp();
+            }
             let yielded = local.is_some_and(Local::take_yield_request);
             if yielded {
                 if header.state.keep_running_for_yield() {
@@ -1082,6 +1091,14 @@ impl OwnedTask {
         self.header().state.load()
     }
 
+    /// The task's poll count and latest poll stamp.
+    #[inline]
+    pub(crate) fn stats(&self) -> PollStats {
+        // SAFETY: an `OwnedTask` lives in its executor's registry and never leaves that
+        // thread, the only one that touches `stats` (see `Header`); this copies them out.
+        unsafe { *self.header().stats.get() }
+    }
+
     /// Drops the future of a live task at executor shutdown (exactly once: the claim is an
     /// atomic transition), completing it with `Err(cancelled)`.
     pub(crate) fn shutdown(self, local: &Local) {
@@ -1496,10 +1513,13 @@ mod tests {
     #[test]
     fn header_is_small() {
         assert!(
-            mem::size_of::<Header>() <= 64,
+            mem::size_of::<Header>() <= 80,
             "{}",
             mem::size_of::<Header>()
         );
+        // What other threads touch (state, vtable, id, executor, registry key, awaiter) fits
+        // in the first cache line; only the executor's own poll stats may spill over.
+        assert!(mem::offset_of!(Header, stats) <= 64);
     }
 
     #[test]

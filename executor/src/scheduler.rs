@@ -18,8 +18,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use slab::Slab;
-
 use crate::blocking::Pool;
 use crate::coop::{self, Budget};
 use crate::diag::{
@@ -30,6 +28,7 @@ use crate::id::Id;
 use crate::join_handle::JoinHandle;
 use crate::metrics::{bump, poll_time_bucket, Counters, ExecutorMetrics, TaskSnapshot, TaskState};
 use crate::raw::{self, OwnedTask, RemoteSpawn, RunOutcome, TaskRef};
+use crate::registry::Registry;
 use crate::state::{HANDLE, RUNNING, SCHEDULED};
 use crate::watchdog::{self, TaskMeta, Watch};
 
@@ -336,14 +335,12 @@ struct Current {
     key: usize,
 }
 
-/// A registry entry: kept small (it is written at every spawn and moved at every completion);
-/// what only some tasks need lives in the [`TaskDiag`] slot of the same key.
+/// A registry entry: kept small (it is written at every spawn); what only some tasks need
+/// lives in the [`TaskDiag`] slot of the same key, and poll counts in the task itself.
 struct OwnedEntry {
     task: OwnedTask,
     location: &'static Location<'static>,
-    polls: u64,
-    last_poll: Option<Instant>,
-    /// The [`TaskDiag`] slot of this key belongs to this task.
+    /// The [`TaskDiag`] slot of this key belongs to this task (counted in `diag_entries`).
     diag: bool,
 }
 
@@ -377,8 +374,6 @@ impl OwnedEntry {
         OwnedEntry {
             task,
             location,
-            polls: 0,
-            last_poll: None,
             diag: false,
         }
     }
@@ -440,7 +435,9 @@ pub(crate) struct Local {
     deferred_wakers: RefCell<Vec<Waker>>,
     spare_wakers: RefCell<Vec<Waker>>,
     spare_remote: RefCell<VecDeque<Remote>>,
-    owned: RefCell<Slab<OwnedEntry>>,
+    owned: RefCell<Registry<OwnedEntry>>,
+    /// Registry entries whose `diag` is set (while 0, a completion needs no look at its entry).
+    diag_entries: Cell<usize>,
     /// Per registry key: the diagnostics of the task there, for the tasks that have any.
     diag: RefCell<Vec<TaskDiag>>,
     closed: Cell<bool>,
@@ -560,7 +557,7 @@ impl Local {
         self.owned
             .try_borrow()
             .ok()
-            .and_then(|o| Some(o.get(key)?.polls))
+            .and_then(|o| Some(o.get(key)?.task.stats().polls))
     }
 
     fn set_wait_reason(&self, reason: WaitReason) {
@@ -618,7 +615,11 @@ impl Local {
         id: Id,
     ) -> Option<&'a mut TaskDiag> {
         let mut owned = self.owned.try_borrow_mut().ok()?;
-        owned.get_mut(key).filter(|e| e.task.id() == id)?.diag = true;
+        let entry = owned.get_mut(key).filter(|e| e.task.id() == id)?;
+        if !entry.diag {
+            entry.diag = true;
+            self.diag_entries.set(self.diag_entries.get() + 1);
+        }
         drop(owned);
         if diag.len() <= key {
             diag.resize_with(key + 1, TaskDiag::default);
@@ -661,6 +662,7 @@ impl Local {
     /// `id` is passed in: the task may already be freed, so its header must not be read.
     fn entry_removed(&self, entry: OwnedEntry, key: usize, id: Id) {
         let diag = if entry.diag {
+            self.diag_entries.set(self.diag_entries.get() - 1);
             self.take_diag(key, id)
         } else {
             None
@@ -726,10 +728,10 @@ impl Local {
             self.watch_spawned(id, meta.name.as_ref(), location);
         }
         let mut owned = self.owned.borrow_mut();
-        let entry = owned.vacant_entry();
-        let key = entry.key();
+        let key = owned.next_key();
         let (task, owned_task, join) = raw::new_task(future, id, &self.shared, key);
-        entry.insert(OwnedEntry::new(owned_task, meta.location));
+        let inserted = owned.insert(OwnedEntry::new(owned_task, meta.location));
+        debug_assert_eq!(inserted, key);
         drop(owned);
         self.attach_meta(key, id, meta);
         self.queue.borrow_mut().push_back(task);
@@ -758,10 +760,10 @@ impl Local {
         }
         let id = spawn.id();
         let mut owned = self.owned.borrow_mut();
-        let entry = owned.vacant_entry();
-        let key = entry.key();
+        let key = owned.next_key();
         let (task, owned_task) = spawn.adopt(key);
-        entry.insert(OwnedEntry::new(owned_task, meta.location));
+        let inserted = owned.insert(OwnedEntry::new(owned_task, meta.location));
+        debug_assert_eq!(inserted, key);
         drop(owned);
         self.attach_meta(key, id, meta);
         self.queue.borrow_mut().push_back(task);
@@ -903,9 +905,9 @@ impl Local {
             self.record_poll_time(Some((key, id)), start.elapsed(), ticket);
         }
         match outcome {
-            RunOutcome::Idle => self.note_poll(key),
+            RunOutcome::Idle => bump(&self.counters.polls),
             RunOutcome::Requeue { task, yielded } => {
-                self.note_poll(key);
+                bump(&self.counters.polls);
                 if yielded {
                     if self.closed.get() {
                         self.discard(task, key);
@@ -918,23 +920,38 @@ impl Local {
             }
             RunOutcome::Completed => {
                 bump(&self.counters.polls);
-                let removed = self.owned.borrow_mut().try_remove(key);
-                if let Some(entry) = removed {
-                    if entry.diag || self.watch_on.get() {
-                        self.entry_removed(entry, key, id);
-                    }
-                }
+                self.unregister(key, id);
             }
             RunOutcome::Stale => {}
         }
     }
 
-    fn note_poll(&self, key: usize) {
-        bump(&self.counters.polls);
-        if let Some(entry) = self.owned.borrow_mut().get_mut(key) {
-            entry.polls += 1;
-            entry.last_poll = self.tick_start.get();
+    /// The task `id` at registry `key` completed (its completion released the registry's
+    /// reference: the block may be freed already). Usually a store into its slot; with
+    /// diagnostics to release, or once shutdown has taken the registry, the general way.
+    #[inline]
+    fn unregister(&self, key: usize, id: Id) {
+        if self.diag_entries.get() == 0 && !self.watch_on.get() && !self.closed.get() {
+            self.owned.borrow_mut().release(key);
+        } else {
+            self.unregister_slow(key, id);
         }
+    }
+
+    #[cold]
+    fn unregister_slow(&self, key: usize, id: Id) {
+        let removed = self.owned.borrow_mut().remove(key);
+        if let Some(entry) = removed {
+            if entry.diag || self.watch_on.get() {
+                self.entry_removed(entry, key, id);
+            }
+        }
+    }
+
+    /// The stamp of the polls running now (`last_poll` of a task's stats).
+    #[inline]
+    pub(crate) fn poll_stamp(&self) -> Option<Instant> {
+        self.tick_start.get()
     }
 
     /// Poll timing is on: the poll starts now (published to the watchdog when it runs).
@@ -1016,7 +1033,7 @@ impl Local {
         drop(mem::take(&mut *self.deferred_wakers.borrow_mut()));
         drop(remote);
         loop {
-            let batch = mem::take(&mut *self.owned.borrow_mut());
+            let batch = self.owned.borrow_mut().take_all();
             if batch.is_empty() {
                 break;
             }
@@ -1073,12 +1090,7 @@ impl Local {
     fn discard(&self, task: TaskRef, key: usize) {
         let id = task.id();
         if task.discard(self) {
-            let removed = self.owned.borrow_mut().try_remove(key);
-            if let Some(entry) = removed {
-                if entry.diag || self.watch_on.get() {
-                    self.entry_removed(entry, key, id);
-                }
-            }
+            self.unregister_slow(key, id);
         }
     }
 
@@ -1192,7 +1204,8 @@ impl Executor {
                 deferred_wakers: RefCell::new(Vec::new()),
                 spare_wakers: RefCell::new(Vec::new()),
                 spare_remote: RefCell::new(VecDeque::new()),
-                owned: RefCell::new(Slab::with_capacity(64)),
+                owned: RefCell::new(Registry::with_capacity(64)),
+                diag_entries: Cell::new(0),
                 diag: RefCell::new(Vec::new()),
                 closed: Cell::new(false),
                 current: Cell::new(None),
@@ -1570,6 +1583,7 @@ impl Executor {
             .iter()
             .map(|(key, e)| {
                 let state = e.task.state();
+                let stats = e.task.stats();
                 let id = e.task.id();
                 let d = diag.get(key).filter(|d| e.diag && d.id == Some(id));
                 // A task that yielded keeps RUNNING while it waits: only the one being polled
@@ -1586,11 +1600,11 @@ impl Executor {
                     } else {
                         TaskState::Idle
                     },
-                    polls: e.polls,
-                    last_poll: e.last_poll,
+                    polls: stats.polls,
+                    last_poll: stats.last_poll,
                     waits_on: match d {
-                        Some(d) if !state.has(RUNNING | SCHEDULED) && e.polls > 0 => {
-                            d.waits.get(e.polls - 1)
+                        Some(d) if !state.has(RUNNING | SCHEDULED) && stats.polls > 0 => {
+                            d.waits.get(stats.polls - 1)
                         }
                         _ => Vec::new(),
                     },
