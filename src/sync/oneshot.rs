@@ -211,6 +211,8 @@ impl<T> Sender<T> {
 }
 
 impl<T> Drop for Sender<T> {
+    /// Inline, and with no call on the common paths (the receiver gone, or a value sent and
+    /// nobody polling `closed`), so that the drop glue needs no stack frame.
     #[inline(always)]
     fn drop(&mut self) {
         if LocalRc::count(&self.inner) == 1 {
@@ -218,13 +220,24 @@ impl<T> Drop for Sender<T> {
             // shared state right after this drops what is left in it.
             return;
         }
-        if !self.inner.has(TX_DONE) {
-            self.inner.set(TX_DONE);
-            wake(&self.inner.rx_waker);
-        }
         // Whatever happens next, nobody polls for `closed` any more.
-        drop(self.inner.tx_waker.take());
+        let tx_waker = self.inner.tx_waker.take();
+        if tx_waker.is_some() || !self.inner.has(TX_DONE) {
+            sender_gone(&self.inner, tx_waker);
+        }
     }
+}
+
+/// A sender goes away with the receiver still there: unless it sent, tell the receiver no
+/// value will come; then drop the waker of its last `closed` poll.
+#[cold]
+#[inline(never)]
+fn sender_gone<T>(inner: &Inner<T>, tx_waker: Option<TrackedWaker>) {
+    if !inner.has(TX_DONE) {
+        inner.set(TX_DONE);
+        wake(&inner.rx_waker);
+    }
+    drop(tx_waker);
 }
 
 impl<T> fmt::Debug for Sender<T> {
@@ -273,10 +286,7 @@ impl<T> Receiver<T> {
     /// assert!(rx.try_recv().is_err());
     /// ```
     pub fn close(&mut self) {
-        if !self.inner.has(RX_CLOSED) {
-            self.inner.set(RX_CLOSED);
-            wake(&self.inner.tx_waker);
-        }
+        close_rx(&self.inner);
     }
 
     /// Whether the channel can no longer yield a value (it was taken, or none will come).
@@ -332,11 +342,27 @@ impl<T> Drop for Receiver<T> {
             // after this, drops the value and our waker.
             return;
         }
-        self.close();
-        drop(self.inner.rx_waker.take());
-        // Drop a value nobody will read now, not when the sender goes.
-        drop(self.inner.value.take());
+        receiver_gone(&self.inner);
     }
+}
+
+/// The receiver closes the channel (once), waking the sender's `closed` poll.
+fn close_rx<T>(inner: &Inner<T>) {
+    if !inner.has(RX_CLOSED) {
+        inner.set(RX_CLOSED);
+        wake(&inner.tx_waker);
+    }
+}
+
+/// A receiver goes away with the sender still there: close the channel (waking a `closed`
+/// poll) and drop what nobody will read now rather than when the sender goes. Out of line, so
+/// that the common drop (after the value was received) needs no stack frame.
+#[cold]
+#[inline(never)]
+fn receiver_gone<T>(inner: &LocalRc<Inner<T>>) {
+    close_rx(inner);
+    drop(inner.rx_waker.take());
+    drop(inner.value.take());
 }
 
 impl<T> fmt::Debug for Receiver<T> {
