@@ -90,16 +90,24 @@ impl Timers {
         (secs * 1_000 + ms).min(MAX_TICK)
     }
 
-    /// Arms a timer with a clone of `waker` for `deadline`.
+    /// Arms a timer with a clone of `waker` for `deadline`; an `ephemeral` one is freed as
+    /// soon as it fires. Returns its key and deadline tick.
     #[inline]
-    fn arm(&mut self, reactor: u64, deadline: Instant, waker: &Waker) -> TimerKey {
+    fn arm(
+        &mut self,
+        reactor: u64,
+        deadline: Instant,
+        waker: &Waker,
+        ephemeral: bool,
+    ) -> (TimerKey, u64) {
         let tick = self.deadline_tick(deadline);
-        let id = self.wheel.insert(tick, Some(waker.clone()), false);
-        TimerKey {
+        let id = self.wheel.insert(tick, Some(waker.clone()), ephemeral);
+        let key = TimerKey {
             reactor,
             id,
             deadline,
-        }
+        };
+        (key, tick)
     }
 
     fn now_tick(&self, now: Instant) -> u64 {
@@ -206,7 +214,7 @@ fn now_slow() -> Instant {
 pub fn register(deadline: Instant, waker: &Waker) -> Option<TimerKey> {
     with_current(|r| {
         let r = r?;
-        Some(r.timers.borrow_mut().arm(r.id, deadline, waker))
+        Some(r.timers.borrow_mut().arm(r.id, deadline, waker, false).0)
     })
 }
 
@@ -264,9 +272,96 @@ pub fn start(deadline: Instant, waker: &Waker) -> Option<Start> {
             return Some(Start::Elapsed);
         }
         Some(Start::Armed(
-            r.timers.borrow_mut().arm(r.id, deadline, waker),
+            r.timers.borrow_mut().arm(r.id, deadline, waker, false).0,
         ))
     })
+}
+
+/// A timer armed by [`start_once`]: a [`TimerKey`] whose timer the wheel frees as soon as it
+/// fires, plus its deadline tick, which lets [`poll_once_timer`] see that it fired without
+/// looking at the timer's entry. Plain data: `Copy + Send + Sync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OnceKey {
+    key: TimerKey,
+    tick: u64,
+}
+
+impl OnceKey {
+    /// The timer's key, for [`cancel`] (and [`TimerKey::is_current`]).
+    pub fn key(&self) -> TimerKey {
+        self.key
+    }
+}
+
+/// What [`start_once`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartOnce {
+    /// The deadline has passed: no timer was armed.
+    Elapsed,
+    /// A timer is armed for the deadline.
+    Armed(OnceKey),
+}
+
+/// [`start`] for a timer that is waited on until it fires or is cancelled, and never
+/// [`reset`] (as `strand::time::Sleep` uses it): the same exact "elapsed, else arm" in one
+/// reactor visit, but the wheel frees the timer as soon as it fires, and
+/// [`poll_once_timer`] then answers `Ready` from the wheel's progress alone. A timer that
+/// fired and was not polled since costs no slot (its key is stale: [`cancel`] does nothing,
+/// [`poll_timer`] and [`poll_once_timer`] return `Ready`, [`reset`] does nothing). Returns
+/// `None` outside a runtime.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::task::{Context, Wake, Waker};
+/// use std::time::Duration;
+/// use strand_reactor::{time, Reactor};
+///
+/// struct Noop;
+/// impl Wake for Noop { fn wake(self: Arc<Self>) {} }
+///
+/// let reactor = Reactor::new().unwrap();
+/// let _enter = reactor.enter();
+/// let waker = Waker::from(Arc::new(Noop));
+/// let mut cx = Context::from_waker(&waker);
+/// assert_eq!(time::start_once(time::now(), &waker), Some(time::StartOnce::Elapsed));
+/// let soon = time::now() + Duration::from_millis(2);
+/// let Some(time::StartOnce::Armed(key)) = time::start_once(soon, &waker) else { panic!() };
+/// while time::poll_once_timer(key, &mut cx).is_pending() {
+///     reactor.turn(None).unwrap();
+/// }
+/// assert!(time::now() >= soon);
+/// assert_eq!(reactor.timer_slots(), 0); // freed when it fired
+/// ```
+#[inline]
+pub fn start_once(deadline: Instant, waker: &Waker) -> Option<StartOnce> {
+    with_current(|r| {
+        let r = r?;
+        if r.clock.is_due(deadline) {
+            return Some(StartOnce::Elapsed);
+        }
+        let (key, tick) = r.timers.borrow_mut().arm(r.id, deadline, waker, true);
+        Some(StartOnce::Armed(OnceKey { key, tick }))
+    })
+}
+
+/// `Ready` once the timer of `key` fired (or was cancelled); otherwise stores `cx`'s waker
+/// (only the last one counts) and returns `Pending`. As [`poll_timer`] for the rest (a key of
+/// another reactor, or none current).
+///
+/// Once the wheel has processed the timer's tick it is known to have fired (it was armed no
+/// later than that tick, and nothing moves it): `Ready` without touching the timer's entry,
+/// which after a burst of firings is usually out of the cache.
+#[inline]
+pub fn poll_once_timer(key: OnceKey, cx: &mut Context<'_>) -> Poll<()> {
+    let fired = with_current(|r| {
+        r.is_some_and(|r| {
+            r.id == key.key.reactor && r.timers.borrow().wheel.has_fired_through(key.tick)
+        })
+    });
+    if fired {
+        return Poll::Ready(());
+    }
+    poll_timer(key.key, cx)
 }
 
 /// `Ready` once the timer fired (consuming the key); otherwise stores `cx`'s waker (only the
@@ -309,7 +404,8 @@ pub fn poll_timer(key: TimerKey, cx: &mut Context<'_>) -> Poll<()> {
 }
 
 /// Moves a live timer to `deadline`, earlier or later; a timer that fired but was not yet
-/// consumed is armed again. Does nothing for a stale key or a key of another reactor.
+/// consumed is armed again. Does nothing for a stale key, a key of another reactor, or the key
+/// of a [`start_once`] timer (whose deadline never moves).
 pub fn reset(key: TimerKey, deadline: Instant) {
     with_current(|r| {
         if let Some(r) = r.filter(|r| r.id == key.reactor) {
@@ -357,6 +453,104 @@ mod tests {
         assert!(t.deadline_tick(far) <= MAX_TICK);
         assert!(t.deadline_tick(far) > 86_400_000 * 365 * 29);
         assert_eq!(t.now_tick(origin + Duration::from_micros(63_999)), 63);
+    }
+
+    /// A waker that counts its wakes.
+    struct Count(std::sync::atomic::AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn once_timers_fire_free_their_slot_and_wake_the_last_waker() {
+        let reactor = Reactor::new().unwrap();
+        let _e = reactor.enter();
+        let (first, last) = (
+            Arc::new(Count(Default::default())),
+            Arc::new(Count(Default::default())),
+        );
+        let (w1, w2) = (Waker::from(first.clone()), Waker::from(last.clone()));
+        let deadline = now() + Duration::from_millis(3);
+        let Some(StartOnce::Armed(key)) = start_once(deadline, &w1) else {
+            panic!("a deadline 3 ms ahead is armed");
+        };
+        assert_eq!((reactor.timers(), reactor.timer_slots()), (1, 1));
+        assert!(poll_once_timer(key, &mut Context::from_waker(&w2)).is_pending());
+        while reactor.timers() == 1 {
+            reactor.turn(None).unwrap();
+        }
+        assert!(now() >= deadline, "fired early");
+        // Freed when it fired, before any poll.
+        assert_eq!(reactor.timer_slots(), 0);
+        assert_eq!(last.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(first.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert!(poll_once_timer(key, &mut Context::from_waker(&w2)).is_ready());
+        // The key is stale: cancel and reset do nothing, polls stay ready.
+        cancel(key.key());
+        reset(key.key(), now() + Duration::from_secs(5));
+        assert_eq!(reactor.timers(), 0);
+        assert!(poll_timer(key.key(), &mut Context::from_waker(&w2)).is_ready());
+    }
+
+    #[test]
+    fn once_timers_keep_their_deadline_and_cancel() {
+        let reactor = Reactor::new().unwrap();
+        let _e = reactor.enter();
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(start_once(now(), &waker), Some(StartOnce::Elapsed));
+        let deadline = now() + Duration::from_millis(40);
+        let Some(StartOnce::Armed(key)) = start_once(deadline, &waker) else {
+            panic!("a deadline 40 ms ahead is armed");
+        };
+        // `reset` cannot move it earlier: polls stay pending until the deadline.
+        reset(key.key(), now());
+        reactor.turn(Some(Duration::from_millis(5))).unwrap();
+        if now() < deadline {
+            assert!(poll_once_timer(key, &mut cx).is_pending());
+        }
+        cancel(key.key());
+        assert_eq!((reactor.timers(), reactor.timer_slots()), (0, 0));
+        assert!(
+            poll_once_timer(key, &mut cx).is_ready(),
+            "a cancelled key is stale"
+        );
+    }
+
+    #[test]
+    fn once_keys_of_another_reactor_never_complete_early() {
+        // Reactor b is older: its wheel has processed ticks past the key's tick on a.
+        let b = Reactor::new().unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        let a = Reactor::new().unwrap();
+        let key = {
+            let _e = a.enter();
+            let waker = Waker::from(Arc::new(Noop));
+            let Some(StartOnce::Armed(key)) = start_once(now() + Duration::from_millis(30), &waker)
+            else {
+                panic!("armed");
+            };
+            key
+        };
+        let _e = b.enter();
+        b.turn(Some(Duration::ZERO)).unwrap();
+        assert!(b
+            .inner()
+            .timers
+            .borrow()
+            .wheel()
+            .has_fired_through(key.tick));
+        let waker = Waker::from(Arc::new(Noop));
+        let mut cx = Context::from_waker(&waker);
+        if now() < key.key().deadline {
+            assert!(poll_once_timer(key, &mut cx).is_pending());
+        }
+        while poll_once_timer(key, &mut cx).is_pending() {
+            b.turn(None).unwrap();
+        }
+        assert!(now() >= key.key().deadline);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use strand_executor::coop;
-use strand_reactor::time::{self as rtime, Start, TimerKey};
+use strand_reactor::time::{self as rtime, OnceKey, StartOnce};
 
 use super::Instant;
 
@@ -61,7 +61,7 @@ pub struct Sleep {
 #[derive(Clone, Copy)]
 enum State {
     Idle,
-    Armed(TimerKey),
+    Armed(OnceKey),
     Elapsed,
 }
 
@@ -121,7 +121,7 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         if let State::Armed(key) = this.state {
-            rtime::cancel(key);
+            rtime::cancel(key.key());
         }
         this.deadline = deadline;
         this.state = State::Idle;
@@ -133,13 +133,15 @@ impl Sleep {
     pub(crate) fn poll_unconstrained(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self.state {
             State::Elapsed => Poll::Ready(()),
-            // First poll: one reactor visit completes a passed deadline or arms the timer.
-            State::Idle => match rtime::start(self.deadline.into_std(), cx.waker()) {
-                Some(Start::Elapsed) => {
+            // First poll: one reactor visit completes a passed deadline or arms the timer
+            // (which the wheel frees when it fires: a Sleep never moves an armed deadline,
+            // `reset` cancels and re-arms).
+            State::Idle => match rtime::start_once(self.deadline.into_std(), cx.waker()) {
+                Some(StartOnce::Elapsed) => {
                     self.state = State::Elapsed;
                     Poll::Ready(())
                 }
-                Some(Start::Armed(key)) => {
+                Some(StartOnce::Armed(key)) => {
                     self.state = State::Armed(key);
                     self.note_wait();
                     Poll::Pending
@@ -150,7 +152,7 @@ impl Sleep {
                      `Runtime::block_on`"
                 ),
             },
-            State::Armed(key) => match rtime::poll_timer(key, cx) {
+            State::Armed(key) => match rtime::poll_once_timer(key, cx) {
                 Poll::Ready(()) => {
                     self.state = State::Elapsed;
                     Poll::Ready(())
@@ -193,7 +195,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let State::Armed(key) = self.state {
-            rtime::cancel(key);
+            rtime::cancel(key.key());
         }
     }
 }

@@ -159,11 +159,15 @@ impl Wheel {
     }
 
     /// Moves a live timer's deadline (re-arming it if it had fired). Returns false for a stale
-    /// id.
+    /// id, or an ephemeral timer (which stays as it is: whoever armed it counts on its deadline
+    /// not moving, see `time::start_once`).
     pub(crate) fn reset(&mut self, id: TimerId, when: u64) -> bool {
         let Some(e) = self.live(id) else {
             return false;
         };
+        if e.ephemeral {
+            return false;
+        }
         if e.list == FIRED {
             self.armed += 1;
         } else {
@@ -204,6 +208,14 @@ impl Wheel {
             Some(w) if w.will_wake(waker) => TimerPoll::Pending(None),
             _ => TimerPoll::Pending(e.waker.replace(waker.clone())),
         }
+    }
+
+    /// Whether every timer armed for `tick` or earlier has fired: `tick` is at or before the
+    /// last processed tick and no timer waits in the expired list (where a timer armed for a
+    /// processed tick goes until the next [`process`](Wheel::process)).
+    #[inline]
+    pub(crate) fn has_fired_through(&self, tick: u64) -> bool {
+        tick <= self.elapsed && self.heads[EXPIRED as usize] == NIL
     }
 
     /// Whether `id` names a live timer that has fired and not been consumed.

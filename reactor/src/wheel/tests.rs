@@ -58,6 +58,7 @@ impl Model {
         self.whens.insert(id, when);
         self.armed.insert(Self::key(id, when));
         self.live.push(id);
+        self.check_fired_through();
         id
     }
 
@@ -133,7 +134,23 @@ impl Model {
         }
         self.fired.extend(got.iter().map(|(_, id)| *id));
         assert_eq!(self.wheel.elapsed(), horizon);
+        for (when, _) in &got {
+            assert!(self.wheel.has_fired_through(*when));
+        }
         self.check_next();
+        self.check_fired_through();
+    }
+
+    /// `has_fired_through` never claims an armed timer's deadline (what `poll_once_timer`
+    /// relies on to answer `Ready` without looking at the entry).
+    fn check_fired_through(&self) {
+        for &(when, index, generation) in &self.armed {
+            assert!(
+                !self.wheel.has_fired_through(when),
+                "timer {index}/{generation} at {when} still armed, elapsed {}",
+                self.wheel.elapsed()
+            );
+        }
     }
 
     fn check_next(&self) {
@@ -410,4 +427,32 @@ fn ephemeral_timers_free_themselves() {
     assert_eq!(w.slots(), 1);
     assert_eq!(w.process(5, |_, _| {}), 1);
     assert_eq!(w.slots(), 0);
+}
+
+#[test]
+fn ephemeral_timers_keep_their_deadline_and_fired_through_waits_for_the_expired_list() {
+    let mut w = Wheel::new();
+    let a = w.insert(10, None, true);
+    assert!(!w.reset(a, 3), "an ephemeral timer's deadline never moves");
+    assert!(!w.has_fired_through(10));
+    assert_eq!(w.process(9, |_, _| {}), 0);
+    assert!(!w.has_fired_through(10));
+    assert!(w.has_fired_through(9));
+    // Armed for a tick already processed: in the expired list until the next process.
+    let b = w.insert(4, None, true);
+    assert!(!w.has_fired_through(4));
+    assert!(!w.has_fired_through(0));
+    let mut fired = Vec::new();
+    assert_eq!(w.process(9, |id, _| fired.push(id)), 1);
+    assert_eq!(fired, [b]);
+    assert!(w.has_fired_through(4));
+    assert!(!w.has_fired_through(10));
+    assert_eq!(w.process(10, |id, _| fired.push(id)), 1);
+    assert_eq!(fired, [b, a]);
+    assert!(w.has_fired_through(10));
+    assert_eq!(w.slots(), 0);
+    // Stale ids after firing: nothing to cancel, reset or poll.
+    assert!(w.cancel(a).is_none());
+    assert!(!w.reset(a, 20));
+    assert!(matches!(w.poll(a, &noop_waker()), TimerPoll::Stale));
 }
