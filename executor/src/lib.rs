@@ -42,7 +42,7 @@
 //!   the executor entered; spawns after that return handles resolving to `Err(cancelled)`.
 //! - **Per runtime**: no process-wide state except the task id counter; the executor entered on
 //!   a thread is found through a thread-local. Freed task blocks are kept for reuse in a bounded
-//!   per-thread cache (1 MiB per size class, 4 MiB in all), emptied when an executor of the
+//!   per-thread cache (2 MiB per size class, 4 MiB in all), emptied when an executor of the
 //!   thread is dropped. [`LocalRc`] (a `!Send` shared box for task-local primitives) draws on
 //!   the same cache.
 //!
