@@ -585,7 +585,7 @@ unsafe fn cell<'a, F: Future>(ptr: NonNull<Header>) -> &'a TaskCell<F> {
 ///
 /// # Safety
 /// The caller has exclusive access to the stage (see the module docs).
-#[inline]
+#[inline(always)]
 unsafe fn drop_stage<F: Future>(stage: *mut Stage<F>) -> Option<Box<dyn Any + Send>> {
     // SAFETY: exclusive access per the caller; the value is dropped in place (so a pinned
     // future is dropped where it lives) and overwritten without a second drop below.
