@@ -667,11 +667,11 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
                 unsafe { cancel::<F>(ptr, refs) };
                 return RunOutcome::Completed;
             }
-            match header.state.transition_to_idle(false) {
+            match header.state.transition_to_idle() {
                 ToIdle::Idle => RunOutcome::Idle,
                 ToIdle::Requeue => RunOutcome::Requeue {
                     task: TaskRef { ptr },
-                    yielded,
+                    yielded: false,
                 },
                 ToIdle::Cancel => {
                     // SAFETY: still RUNNING, set by us.

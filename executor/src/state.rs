@@ -235,23 +235,23 @@ impl State {
         }
     }
 
-    /// Executor thread, after a `Pending` poll. `yielded`: the task asked to be requeued
-    /// (`yield_now`), as if it had woken itself.
+    /// Executor thread, after a `Pending` poll that did not yield (a yield keeps `RUNNING`:
+    /// see [`State::keep_running_for_yield`]).
     #[inline]
-    pub(crate) fn transition_to_idle(&self, yielded: bool) -> ToIdle {
+    pub(crate) fn transition_to_idle(&self) -> ToIdle {
         match self.update(|s| {
             debug_assert!(s.has(RUNNING) && !s.has(COMPLETE), "{s:?}");
             if s.has(CLOSED) {
                 None
-            } else if s.has(SCHEDULED) || yielded {
-                Some((s.0 & !RUNNING) | SCHEDULED)
+            } else if s.has(SCHEDULED) {
+                Some(s.0 & !RUNNING)
             } else {
                 debug_assert!(s.refs() >= 2, "registry reference missing: {s:?}");
                 Some((s.0 & !RUNNING) - REF_ONE)
             }
         }) {
             Err(_) => ToIdle::Cancel,
-            Ok(prev) if prev.has(SCHEDULED) || yielded => ToIdle::Requeue,
+            Ok(prev) if prev.has(SCHEDULED) => ToIdle::Requeue,
             Ok(_) => ToIdle::Idle,
         }
     }
@@ -499,10 +499,10 @@ mod tests {
         assert!(s.load().has(RUNNING) && !s.load().has(SCHEDULED));
         // Woken while running: no new reference, requeued after the poll.
         assert_eq!(s.wake_by_ref(), WakeAction::None);
-        assert_eq!(s.transition_to_idle(false), ToIdle::Requeue);
+        assert_eq!(s.transition_to_idle(), ToIdle::Requeue);
         assert_eq!(s.load().refs(), 2);
         assert_eq!(s.transition_to_running(), ToRunning::Poll);
-        assert_eq!(s.transition_to_idle(false), ToIdle::Idle);
+        assert_eq!(s.transition_to_idle(), ToIdle::Idle);
         assert_eq!(s.load().refs(), 1);
         // Idle wake adds the queue entry's reference.
         assert_eq!(s.wake_by_ref(), WakeAction::Schedule);
@@ -522,12 +522,22 @@ mod tests {
     }
 
     #[test]
-    fn yielded_task_is_requeued() {
+    fn yielded_task_keeps_running_and_its_reference_until_aborted() {
         let s = State::new_scheduled(2);
         s.transition_to_running();
-        assert_eq!(s.transition_to_idle(true), ToIdle::Requeue);
-        assert!(s.load().has(SCHEDULED));
-        assert_eq!(s.load().refs(), 2);
+        assert!(s.keep_running_for_yield());
+        assert!(s.is_running());
+        assert_eq!(s.load().refs(), 2, "the queue entry keeps its reference");
+        // A wake meanwhile only marks it; the next run clears the mark and polls.
+        assert_eq!(s.wake_by_ref(), WakeAction::None);
+        assert_eq!(s.transition_to_running(), ToRunning::Poll);
+        assert!(!s.load().has(SCHEDULED));
+        assert!(s.keep_running_for_yield());
+        assert_eq!(s.abort(), WakeAction::None);
+        assert!(
+            !s.keep_running_for_yield(),
+            "aborted: cancel instead of parking it"
+        );
     }
 
     #[test]
@@ -535,10 +545,10 @@ mod tests {
         let s = State::new_scheduled(2);
         s.transition_to_running();
         assert_eq!(s.abort(), WakeAction::None);
-        assert_eq!(s.transition_to_idle(false), ToIdle::Cancel);
+        assert_eq!(s.transition_to_idle(), ToIdle::Cancel);
         let s = State::new_scheduled(2);
         s.transition_to_running();
-        s.transition_to_idle(false);
+        s.transition_to_idle();
         assert_eq!(s.abort(), WakeAction::Schedule);
         assert_eq!(s.abort(), WakeAction::None, "second abort is a no-op");
         assert_eq!(s.transition_to_running(), ToRunning::Cancel);
@@ -550,7 +560,7 @@ mod tests {
     fn wake_by_val_transfers_or_releases() {
         let s = State::new_scheduled(2);
         s.transition_to_running();
-        s.transition_to_idle(false);
+        s.transition_to_idle();
         s.ref_inc(); // a waker
         assert_eq!(s.wake_by_val(), WakeAction::Schedule);
         assert_eq!(s.load().refs(), 2);
@@ -622,6 +632,6 @@ mod tests {
         let s = State::new_scheduled(2);
         s.transition_to_running();
         assert_eq!(s.claim_for_shutdown(), Claim::Running);
-        assert_eq!(s.transition_to_idle(false), ToIdle::Cancel);
+        assert_eq!(s.transition_to_idle(), ToIdle::Cancel);
     }
 }
