@@ -6,9 +6,8 @@
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::AtomicU32;
 use std::task::Waker;
-use std::time::Instant;
 
 use crate::id::Id;
 use crate::raw::Vtable;
@@ -21,13 +20,14 @@ use crate::state::State;
 /// - `vtable`, `id`, `scheduler`: written once at allocation, read-only afterwards.
 /// - `owned_key`: written by the executor thread when the task enters the registry (before
 ///   it is first polled), read by the executor thread; atomic only so that a remotely spawned
-///   task can carry it across threads without `unsafe`.
+///   task can carry it across threads without `unsafe`. 32 bits (4 billion live tasks would
+///   need 256 GiB of task blocks), which leaves room for `polls` in the same word.
 /// - `awaiter`: the `JoinHandle` while it holds `LOCKED` (and not `COMPLETE`); the completing
 ///   thread after `COMPLETE` when it saw `AWAITER` without `LOCKED`; whoever frees the task.
-/// - `stats`: the executor thread only: written by the poll epilogue (`raw::run` with the
-///   executor's `&Local`), read through the registry's `OwnedTask` (which never leaves that
-///   thread). Last, after the fields every thread reads, so those share the first cache line;
-///   the poll touches the task's memory right after the header anyway.
+/// - `polls`, `last_poll`: the executor thread only: written by the poll epilogue
+///   (`raw::run` with the executor's `&Local`), read through the registry's `OwnedTask` (which
+///   never leaves that thread). Kept in the task (not in the registry) so that a poll touches
+///   no memory but the task's own; compact, so that the header stays one 64-byte cache line.
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
@@ -37,18 +37,19 @@ pub(crate) struct Header {
     /// (`Arc::into_raw`), released when the task is freed. `None` for blocking jobs and for
     /// tasks born cancelled.
     pub(crate) scheduler: Option<NonNull<Shared>>,
-    pub(crate) owned_key: AtomicUsize,
+    pub(crate) owned_key: AtomicU32,
+    /// The low 32 bits of the count of polls that returned `Pending` (the poll that completes
+    /// a task is not counted: the task is gone then); the registry entry counts the wraps.
+    pub(crate) polls: UnsafeCell<u32>,
     pub(crate) awaiter: UnsafeCell<Option<Waker>>,
-    pub(crate) stats: UnsafeCell<PollStats>,
+    /// The executor's stamp of the latest of those polls: nanoseconds since the executor's
+    /// epoch, plus one (0: never).
+    pub(crate) last_poll: UnsafeCell<u64>,
 }
 
-/// What the executor counts per task, kept in the task itself (not in the registry) so that
-/// a poll touches no memory but the task's own.
+/// A copy of a task's poll statistics (see [`Header`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct PollStats {
-    /// Polls that returned `Pending` (the poll that completes a task is not counted: the task
-    /// is gone then).
-    pub(crate) polls: u64,
-    /// The executor's clock stamp of the latest of those polls.
-    pub(crate) last_poll: Option<Instant>,
+    pub(crate) polls_low: u32,
+    pub(crate) last_poll: u64,
 }

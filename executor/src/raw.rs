@@ -96,7 +96,7 @@ use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -186,9 +186,10 @@ fn allocate<F: Future>(
                 vtable: &VtableOf::<F>::VTABLE,
                 id,
                 scheduler,
-                owned_key: AtomicUsize::new(usize::MAX),
+                owned_key: AtomicU32::new(u32::MAX),
+                polls: UnsafeCell::new(0),
                 awaiter: UnsafeCell::new(None),
-                stats: UnsafeCell::new(PollStats::default()),
+                last_poll: UnsafeCell::new(0),
             },
             stage: UnsafeCell::new(stage),
         })
@@ -649,11 +650,17 @@ unsafe fn run<F: Future>(ptr: NonNull<Header>, local: Option<&Local>) -> RunOutc
     match polled {
         Ok(Poll::Pending) => {
             if let Some(local) = local {
-                // SAFETY: `stats` belongs to the executor thread (see `Header`), which we are
-                // on (`local` is the owning executor's); no reference to it is held elsewhere.
-                let stats = unsafe { &mut *header.stats.get() };
-                stats.polls += 1;
-                stats.last_poll = local.poll_stamp();
+                // SAFETY: `polls` and `last_poll` belong to the executor thread (see
+                // `Header`), which we are on (`local` is the owning executor's); no reference
+                // to them is held anywhere.
+                unsafe {
+                    let polls = header.polls.get();
+                    *polls = (*polls).wrapping_add(1);
+                    if *polls == 0 {
+                        local.polls_wrapped(header.owned_key.load(Relaxed) as usize);
+                    }
+                    *header.last_poll.get() = local.poll_stamp();
+                }
             }
             let yielded = local.is_some_and(Local::take_yield_request);
             if yielded {
@@ -986,7 +993,7 @@ impl TaskRef {
 
     #[inline]
     pub(crate) fn owned_key(&self) -> usize {
-        self.header().owned_key.load(Relaxed)
+        self.header().owned_key.load(Relaxed) as usize
     }
 
     /// The executor this task belongs to, as an address to compare (never dereferenced).
@@ -1093,12 +1100,25 @@ impl OwnedTask {
         self.header().state.load()
     }
 
-    /// The task's poll count and latest poll stamp.
+    /// Test hook: sets the low 32 bits of the poll count.
+    #[cfg(test)]
+    pub(crate) fn set_polls_low(&self, polls: u32) {
+        // SAFETY: as in `stats`: the executor thread's field, no reference held.
+        unsafe { *self.header().polls.get() = polls };
+    }
+
+    /// The task's poll count (low 32 bits) and latest poll stamp.
     #[inline]
     pub(crate) fn stats(&self) -> PollStats {
+        let header = self.header();
         // SAFETY: an `OwnedTask` lives in its executor's registry and never leaves that
-        // thread, the only one that touches `stats` (see `Header`); this copies them out.
-        unsafe { *self.header().stats.get() }
+        // thread, the only one that touches these fields (see `Header`); this copies them.
+        unsafe {
+            PollStats {
+                polls_low: *header.polls.get(),
+                last_poll: *header.last_poll.get(),
+            }
+        }
     }
 
     /// Drops the future of a live task at executor shutdown (exactly once: the claim is an
@@ -1163,7 +1183,7 @@ impl<T> JoinRef<T> {
     pub(crate) fn diag_target(&self) -> (usize, usize, Id) {
         let header = self.header();
         let exec = header.scheduler.map_or(0, |p| p.as_ptr() as usize);
-        (exec, header.owned_key.load(Relaxed), header.id)
+        (exec, header.owned_key.load(Relaxed) as usize, header.id)
     }
 
     #[inline]
@@ -1319,6 +1339,12 @@ impl Drop for AbortRef {
 // ---------------------------------------------------------------------------------------------
 // Constructors.
 
+/// A registry key as the header stores it.
+#[inline]
+fn key32(key: usize) -> u32 {
+    u32::try_from(key).expect("strand: more than 4 billion live tasks on one executor")
+}
+
 /// A task for the executor owning `shared`, to be registered under `owned_key` and queued.
 #[inline]
 pub(crate) fn new_task<F>(
@@ -1338,7 +1364,9 @@ where
         true,
     );
     // SAFETY: freshly allocated, we hold both references.
-    unsafe { header(ptr) }.owned_key.store(owned_key, Relaxed);
+    unsafe { header(ptr) }
+        .owned_key
+        .store(key32(owned_key), Relaxed);
     (
         TaskRef { ptr },
         OwnedTask { ptr },
@@ -1443,7 +1471,7 @@ impl RemoteSpawn {
         // SAFETY: we own two references.
         unsafe { header(this.ptr) }
             .owned_key
-            .store(owned_key, Relaxed);
+            .store(key32(owned_key), Relaxed);
         (TaskRef { ptr: this.ptr }, OwnedTask { ptr: this.ptr })
     }
 }
@@ -1515,13 +1543,10 @@ mod tests {
     #[test]
     fn header_is_small() {
         assert!(
-            mem::size_of::<Header>() <= 80,
+            mem::size_of::<Header>() <= 64,
             "{}",
             mem::size_of::<Header>()
         );
-        // What other threads touch (state, vtable, id, executor, registry key, awaiter) fits
-        // in the first cache line; only the executor's own poll stats may spill over.
-        assert!(mem::offset_of!(Header, stats) <= 64);
     }
 
     #[test]

@@ -342,6 +342,8 @@ struct OwnedEntry {
     location: &'static Location<'static>,
     /// The [`TaskDiag`] slot of this key belongs to this task (counted in `diag_entries`).
     diag: bool,
+    /// How often the task's 32-bit poll count (in its header) wrapped.
+    polls_high: u32,
 }
 
 /// What [`Local::take_diag`] takes out of a slot (dropped outside the borrow).
@@ -375,7 +377,14 @@ impl OwnedEntry {
             task,
             location,
             diag: false,
+            polls_high: 0,
         }
+    }
+
+    /// The task's count of polls that returned `Pending`.
+    #[inline]
+    fn polls(&self) -> u64 {
+        (u64::from(self.polls_high) << 32) | u64::from(self.task.stats().polls_low)
     }
 }
 
@@ -443,8 +452,11 @@ pub(crate) struct Local {
     closed: Cell<bool>,
     current: Cell<Option<Current>>,
     counters: Counters,
-    /// When the current busy stretch of ticks was last stamped (see `tick`).
-    tick_start: Cell<Option<Instant>>,
+    /// Origin of the `last_poll` stamps.
+    epoch: Instant,
+    /// When the current busy stretch of ticks was last stamped (see `tick`): nanoseconds since
+    /// `epoch`, plus one (0: not yet).
+    stamp: Cell<u64>,
     /// `counters.polls` at that stamp.
     stamp_polls: Cell<u64>,
     /// The last tick left nothing ready (the runtime may have slept since): stamp anew.
@@ -557,7 +569,7 @@ impl Local {
         self.owned
             .try_borrow()
             .ok()
-            .and_then(|o| Some(o.get(key)?.task.stats().polls))
+            .and_then(|o| Some(o.get(key)?.polls()))
     }
 
     fn set_wait_reason(&self, reason: WaitReason) {
@@ -843,7 +855,9 @@ impl Local {
         // (busy, back-to-back) polls early, and a tick of a few yields costs no clock read.
         let polls = self.counters.polls.get();
         if self.stamp_stale.get() || polls.wrapping_sub(self.stamp_polls.get()) >= STAMP_EVERY {
-            self.tick_start.set(Some(Instant::now()));
+            let since = Instant::now().saturating_duration_since(self.epoch);
+            self.stamp
+                .set(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1) + 1);
             self.stamp_polls.set(polls);
             self.stamp_stale.set(false);
         }
@@ -948,10 +962,27 @@ impl Local {
         }
     }
 
-    /// The stamp of the polls running now (`last_poll` of a task's stats).
+    /// The stamp of the polls running now (`last_poll` in a task's header).
     #[inline]
-    pub(crate) fn poll_stamp(&self) -> Option<Instant> {
-        self.tick_start.get()
+    pub(crate) fn poll_stamp(&self) -> u64 {
+        self.stamp.get()
+    }
+
+    /// The time a stamp stands for.
+    fn stamp_instant(&self, stamp: u64) -> Option<Instant> {
+        let nanos = stamp.checked_sub(1)?;
+        self.epoch.checked_add(Duration::from_nanos(nanos))
+    }
+
+    /// The 32-bit poll count in the header of the task at `key` wrapped (once per 4 billion
+    /// polls): count it in the registry entry.
+    #[cold]
+    pub(crate) fn polls_wrapped(&self, key: usize) {
+        if let Ok(mut owned) = self.owned.try_borrow_mut() {
+            if let Some(entry) = owned.get_mut(key) {
+                entry.polls_high = entry.polls_high.wrapping_add(1);
+            }
+        }
     }
 
     /// Poll timing is on: the poll starts now (published to the watchdog when it runs).
@@ -1210,7 +1241,8 @@ impl Executor {
                 closed: Cell::new(false),
                 current: Cell::new(None),
                 counters: Counters::default(),
-                tick_start: Cell::new(None),
+                epoch: Instant::now(),
+                stamp: Cell::new(0),
                 stamp_polls: Cell::new(0),
                 stamp_stale: Cell::new(true),
                 timing: Cell::new(false),
@@ -1583,7 +1615,7 @@ impl Executor {
             .iter()
             .map(|(key, e)| {
                 let state = e.task.state();
-                let stats = e.task.stats();
+                let polls = e.polls();
                 let id = e.task.id();
                 let d = diag.get(key).filter(|d| e.diag && d.id == Some(id));
                 // A task that yielded keeps RUNNING while it waits: only the one being polled
@@ -1600,11 +1632,11 @@ impl Executor {
                     } else {
                         TaskState::Idle
                     },
-                    polls: stats.polls,
-                    last_poll: stats.last_poll,
+                    polls,
+                    last_poll: self.local.stamp_instant(e.task.stats().last_poll),
                     waits_on: match d {
-                        Some(d) if !state.has(RUNNING | SCHEDULED) && stats.polls > 0 => {
-                            d.waits.get(stats.polls - 1)
+                        Some(d) if !state.has(RUNNING | SCHEDULED) && polls > 0 => {
+                            d.waits.get(polls - 1)
                         }
                         _ => Vec::new(),
                     },
@@ -1720,4 +1752,39 @@ where
 /// The blocking pool of the current executor, or of the blocking thread we are on.
 pub(crate) fn current_pool() -> Option<Arc<Pool>> {
     with_current(|local| Arc::clone(&local.shared.pool)).or_else(Pool::current_worker_pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_count_past_32_bits_carries_into_the_registry_entry() {
+        let exec = Executor::new(ExecutorConfig::default(), Arc::new(|| {}));
+        let _guard = exec.enter();
+        let _task = exec.spawn(async {
+            loop {
+                crate::task::yield_now().await;
+            }
+        });
+        // A yield runs again at the next tick: one poll per tick.
+        exec.tick(64);
+        let snap = exec.snapshot();
+        assert_eq!(snap[0].polls, 1);
+        let first = snap[0].last_poll.expect("stamped");
+        let key = snap.len() - 1;
+        exec.local
+            .owned
+            .borrow()
+            .get(key)
+            .unwrap()
+            .task
+            .set_polls_low(u32::MAX);
+        exec.tick(64);
+        assert_eq!(exec.snapshot()[0].polls, 1 << 32, "the low half wrapped");
+        exec.tick(64);
+        let snap = exec.snapshot();
+        assert_eq!(snap[0].polls, (1 << 32) + 1);
+        assert!(snap[0].last_poll.expect("stamped") >= first);
+    }
 }
