@@ -177,6 +177,62 @@ async fn reset_earlier_later_after_firing_and_into_the_past() {
     assert!(futures_lite::future::poll_once(s.as_mut()).await.is_some());
 }
 
+/// A future that polls its sleep once, then moves the deadline and returns `Pending` without
+/// polling the sleep again: it relies on the waker of that first poll being kept (as a tokio
+/// `Sleep` keeps it) and completes when woken.
+struct ResetThenWait {
+    sleep: Pin<Box<Sleep>>,
+    to: Instant,
+    polled: bool,
+}
+
+impl std::future::Future for ResetThenWait {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.polled, true) {
+            return self.sleep.as_mut().poll(cx);
+        }
+        assert!(self.sleep.as_mut().poll(cx).is_pending());
+        let to = self.to;
+        self.sleep.as_mut().reset(to);
+        std::task::Poll::Pending
+    }
+}
+
+#[strand::test]
+async fn a_reset_waiting_sleep_wakes_its_task_without_another_poll() {
+    // Earlier: woken at the new deadline (the old one is a minute away).
+    let start = Instant::now();
+    let earlier = ResetThenWait {
+        sleep: Box::pin(sleep(Duration::from_secs(60))),
+        to: start + Duration::from_millis(10),
+        polled: false,
+    };
+    strand::time::timeout(Duration::from_secs(20), earlier)
+        .await
+        .expect("completes");
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(10), "{took:?}");
+    // (Without the kept waker only the timeout's wake, 20 s on, would poll it again.)
+    assert!(
+        took < Duration::from_secs(10),
+        "woken by the new deadline: {took:?}"
+    );
+
+    // Into the past: woken at once.
+    let start = Instant::now();
+    let past = ResetThenWait {
+        sleep: Box::pin(sleep(Duration::from_secs(60))),
+        to: start - Duration::from_secs(1),
+        polled: false,
+    };
+    strand::time::timeout(Duration::from_secs(20), past)
+        .await
+        .expect("completes");
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(10), "woken right away: {took:?}");
+}
+
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     status

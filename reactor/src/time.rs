@@ -344,6 +344,62 @@ pub fn start_once(deadline: Instant, waker: &Waker) -> Option<StartOnce> {
     })
 }
 
+/// Moves an armed [`start_once`] timer to `deadline`, keeping the waker its last poll stored
+/// (as a reset tokio timer does): the old timer is cancelled and a new one armed with that
+/// waker, in one reactor visit. If `deadline` has passed, that waker is woken now and the
+/// result is [`StartOnce::Elapsed`]. `None` when there is nothing to move (the key is stale:
+/// the timer fired, and its waker was woken then, or was cancelled; or it belongs to another
+/// reactor, or none is current): then arm anew with [`start_once`] at the next poll.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::task::{Wake, Waker};
+/// use std::time::Duration;
+/// use strand_reactor::{time, Reactor};
+///
+/// struct Count(AtomicUsize);
+/// impl Wake for Count {
+///     fn wake(self: Arc<Self>) { self.0.fetch_add(1, Ordering::SeqCst); }
+/// }
+///
+/// let reactor = Reactor::new().unwrap();
+/// let _enter = reactor.enter();
+/// let count = Arc::new(Count(AtomicUsize::new(0)));
+/// let waker = Waker::from(Arc::clone(&count));
+/// let later = time::now() + Duration::from_secs(60);
+/// let Some(time::StartOnce::Armed(key)) = time::start_once(later, &waker) else { panic!() };
+/// // Earlier, still ahead: the same waker now waits for the new deadline.
+/// let soon = time::now() + Duration::from_millis(2);
+/// let Some(time::StartOnce::Armed(key)) = time::restart_once(key, soon) else { panic!() };
+/// while count.0.load(Ordering::SeqCst) == 0 {
+///     reactor.turn(None).unwrap();
+/// }
+/// assert!(time::now() >= soon);
+/// // Into the past: woken at once.
+/// let Some(time::StartOnce::Armed(key)) = time::start_once(later, &waker) else { panic!() };
+/// assert_eq!(time::restart_once(key, time::now()), Some(time::StartOnce::Elapsed));
+/// assert_eq!(count.0.load(Ordering::SeqCst), 2);
+/// assert_eq!(reactor.timers(), 0);
+/// ```
+pub fn restart_once(key: OnceKey, deadline: Instant) -> Option<StartOnce> {
+    let (res, waker) = with_current(|r| {
+        let r = r.filter(|r| r.id == key.key.reactor)?;
+        let mut timers = r.timers.borrow_mut();
+        let waker = timers.wheel.cancel(key.key.id)??;
+        if r.clock.is_due(deadline) {
+            return Some((StartOnce::Elapsed, waker));
+        }
+        let (key, tick) = timers.arm(r.id, deadline, &waker, true);
+        Some((StartOnce::Armed(OnceKey { key, tick }), waker))
+    })?;
+    // Woken and dropped here, after every borrow: a waker may re-enter the reactor.
+    if res == StartOnce::Elapsed {
+        waker.wake();
+    }
+    Some(res)
+}
+
 /// `Ready` once the timer of `key` fired (or was cancelled); otherwise stores `cx`'s waker
 /// (only the last one counts) and returns `Pending`. As [`poll_timer`] for the rest (a key of
 /// another reactor, or none current).

@@ -106,8 +106,11 @@ impl Sleep {
         matches!(self.state, State::Elapsed) || self.deadline <= Instant::now()
     }
 
-    /// Moves the deadline, earlier or later, also after the sleep completed. The new deadline
-    /// is armed at the next poll; a deadline in the past completes at that poll.
+    /// Moves the deadline, earlier or later, also after the sleep completed. A sleep that is
+    /// waiting (polled, not yet fired) keeps waiting with the waker of its last poll, as
+    /// tokio's does: that task is woken at the new deadline, or right away for a deadline in
+    /// the past, even if it does not poll the sleep again first. Otherwise the new deadline is
+    /// armed at the next poll (a deadline in the past completes at that poll).
     ///
     /// ```
     /// use std::time::Duration;
@@ -120,11 +123,20 @@ impl Sleep {
     /// ```
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
-        if let State::Armed(key) = this.state {
-            rtime::cancel(key.key());
-        }
         this.deadline = deadline;
-        this.state = State::Idle;
+        this.state = match this.state {
+            State::Armed(key) => match rtime::restart_once(key, deadline.into_std()) {
+                Some(StartOnce::Armed(key)) => {
+                    this.note_wait();
+                    State::Armed(key)
+                }
+                // Its waker was woken: the next poll completes.
+                Some(StartOnce::Elapsed) => State::Elapsed,
+                // It fired meanwhile (its waker was woken then) or no reactor is current.
+                None => State::Idle,
+            },
+            _ => State::Idle,
+        };
     }
 
     /// Polls without spending the cooperative budget (used by `Timeout`, whose inner future
