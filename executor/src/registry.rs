@@ -150,4 +150,54 @@ mod tests {
         assert_eq!(r.next_key(), 0);
         assert_eq!(r.iter().count(), 0);
     }
+
+    /// Random inserts, releases and removals against a map: the same live entries, at the
+    /// same keys, with `next_key` always the key the next insert takes, and keys reused.
+    #[test]
+    fn matches_a_map_over_random_operations() {
+        use std::collections::BTreeMap;
+        // A small xorshift: deterministic, no dependency.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut r = Registry::with_capacity(0);
+        let mut model = BTreeMap::new();
+        let mut most_live = 0;
+        let steps = if cfg!(miri) { 500 } else { 20_000 };
+        for step in 0..steps {
+            let live: Vec<usize> = model.keys().copied().collect();
+            match next() % 4 {
+                0 | 1 => {
+                    let key = r.next_key();
+                    assert!(!model.contains_key(&key), "step {step}: key {key} is live");
+                    assert_eq!(r.insert(step), key);
+                    model.insert(key, step);
+                }
+                2 if !live.is_empty() => {
+                    let key = live[next() as usize % live.len()];
+                    r.release(key);
+                    model.remove(&key);
+                }
+                _ => {
+                    let key = next() as usize % (live.len() + 2);
+                    assert_eq!(r.remove(key), model.remove(&key), "step {step}");
+                }
+            }
+            assert_eq!(r.len(), model.len());
+            most_live = most_live.max(model.len());
+            if step % 97 == 0 {
+                let all: Vec<(usize, usize)> = r.iter().map(|(k, v)| (k, *v)).collect();
+                let expected: Vec<(usize, usize)> = model.iter().map(|(k, v)| (*k, *v)).collect();
+                assert_eq!(all, expected, "step {step}");
+            }
+        }
+        // Keys are reused: the table is exactly as long as the most entries ever live at once.
+        assert_eq!(r.slots.len(), most_live);
+        let taken: Vec<(usize, usize)> = r.take_all();
+        assert_eq!(taken, model.into_iter().collect::<Vec<_>>());
+    }
 }
