@@ -892,6 +892,28 @@ pub(crate) unsafe fn dealloc_unreachable(ptr: NonNull<Header>) {
     unsafe { dealloc(ptr) };
 }
 
+/// Hints the CPU to start loading the first two cache lines of the task at `ptr` (its header
+/// and the start of its future), which the executor is about to poll: with many tasks, each
+/// poll's first touch of its task is a cache miss, and this overlaps the next one's with the
+/// current poll. No effect on memory (and none at all off x86-64, or under Miri).
+#[inline(always)]
+pub(crate) fn prefetch(ptr: NonNull<Header>) {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let p = ptr.as_ptr().cast::<i8>();
+        // SAFETY: a prefetch is only a hint: it never faults and changes no memory, whatever
+        // the address (`wrapping_add` keeps the second address computation defined too); SSE
+        // is part of every x86-64 target.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(p);
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+        }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    let _ = ptr;
+}
+
 thread_local! {
     /// The executor running a batch of polls on this thread right now, or null: published
     /// only by [`while_polling`], which keeps it borrowed meanwhile.

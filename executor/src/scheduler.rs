@@ -869,7 +869,15 @@ impl Local {
         // `CURRENT` borrow.
         raw::while_polling(self, || {
             for _ in 0..max_polls {
-                let Some(task) = self.queue.borrow_mut().pop_front() else {
+                let next = {
+                    let mut queue = self.queue.borrow_mut();
+                    let task = queue.pop_front();
+                    if let Some(next) = queue.front() {
+                        raw::prefetch(next.ptr());
+                    }
+                    task
+                };
+                let Some(task) = next else {
                     break;
                 };
                 self.run_task(task, &turn);
