@@ -185,11 +185,10 @@ pub(crate) fn schedule(task: TaskRef) {
     let _ = CURRENT.try_with(|c| {
         if let Ok(cur) = c.try_borrow() {
             if let Some(local) = cur.as_deref() {
-                if ptr::eq(Arc::as_ptr(&local.shared), target) && !local.closed.get() {
-                    if let Some(task) = slot.take() {
-                        local.queue.borrow_mut().push_back(task);
-                        bump(&local.counters.local_schedules);
-                    }
+                if ptr::eq(Arc::as_ptr(&local.shared), target) {
+                    // Refused once closed: then it goes to the remote queue, which refuses it
+                    // too and drops it outside this borrow.
+                    slot = slot.take().and_then(|task| local.try_push_local(task));
                 }
             }
         }
