@@ -156,14 +156,8 @@ mod tests {
     #[test]
     fn matches_a_map_over_random_operations() {
         use std::collections::BTreeMap;
-        // A small xorshift: deterministic, no dependency.
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut next = move || rng.u64(..);
         let mut r = Registry::with_capacity(0);
         let mut model = BTreeMap::new();
         let mut most_live = 0;
