@@ -56,7 +56,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 pub use crate::clock::saturating_add;
-use crate::reactor::{current, with_current};
+use crate::reactor::{current, with_current, Inner};
 use crate::wheel::{TimerId, TimerPoll, Wheel, MAX_TICK};
 
 /// The reactor's timer state: the wheel plus the instant its tick 0 stands for.
@@ -267,14 +267,23 @@ pub enum Start {
 #[inline]
 pub fn start(deadline: Instant, waker: &Waker) -> Option<Start> {
     with_current(|r| {
-        let r = r?;
-        if r.clock.is_due(deadline) {
-            return Some(Start::Elapsed);
-        }
-        Some(Start::Armed(
-            r.timers.borrow_mut().arm(r.id, deadline, waker, false).0,
-        ))
+        Some(match arm_unless_due(r?, deadline, waker, false) {
+            StartOnce::Elapsed => Start::Elapsed,
+            StartOnce::Armed(once) => Start::Armed(once.key),
+        })
     })
+}
+
+/// What [`start`], [`start_once`] and [`restart_once`] share, on reactor `r`: `Elapsed` if
+/// `deadline` has passed, else a timer armed with a clone of `waker` (freed when it fires if
+/// `ephemeral`; the key comes wrapped in a [`OnceKey`] either way, `start` unwraps it).
+#[inline(always)]
+fn arm_unless_due(r: &Inner, deadline: Instant, waker: &Waker, ephemeral: bool) -> StartOnce {
+    if r.clock.is_due(deadline) {
+        return StartOnce::Elapsed;
+    }
+    let (key, tick) = r.timers.borrow_mut().arm(r.id, deadline, waker, ephemeral);
+    StartOnce::Armed(OnceKey { key, tick })
 }
 
 /// A timer armed by [`start_once`]: a [`TimerKey`] whose timer the wheel frees as soon as it
@@ -334,14 +343,7 @@ pub enum StartOnce {
 /// ```
 #[inline]
 pub fn start_once(deadline: Instant, waker: &Waker) -> Option<StartOnce> {
-    with_current(|r| {
-        let r = r?;
-        if r.clock.is_due(deadline) {
-            return Some(StartOnce::Elapsed);
-        }
-        let (key, tick) = r.timers.borrow_mut().arm(r.id, deadline, waker, true);
-        Some(StartOnce::Armed(OnceKey { key, tick }))
-    })
+    with_current(|r| Some(arm_unless_due(r?, deadline, waker, true)))
 }
 
 /// Moves an armed [`start_once`] timer to `deadline`, keeping the waker its last poll stored
@@ -385,13 +387,8 @@ pub fn start_once(deadline: Instant, waker: &Waker) -> Option<StartOnce> {
 pub fn restart_once(key: OnceKey, deadline: Instant) -> Option<StartOnce> {
     let (res, waker) = with_current(|r| {
         let r = r.filter(|r| r.id == key.key.reactor)?;
-        let mut timers = r.timers.borrow_mut();
-        let waker = timers.wheel.cancel(key.key.id)??;
-        if r.clock.is_due(deadline) {
-            return Some((StartOnce::Elapsed, waker));
-        }
-        let (key, tick) = timers.arm(r.id, deadline, &waker, true);
-        Some((StartOnce::Armed(OnceKey { key, tick }), waker))
+        let waker = r.timers.borrow_mut().wheel.cancel(key.key.id)??;
+        Some((arm_unless_due(r, deadline, &waker, true), waker))
     })?;
     // Woken and dropped here, after every borrow: a waker may re-enter the reactor.
     if res == StartOnce::Elapsed {
