@@ -9,14 +9,16 @@
 //! deadline already in the past fires at the next turn, which then does not block; one within
 //! the current millisecond waits for the millisecond to end). Huge deadlines are clamped, never
 //! overflow. Callers that want "a zero or past deadline completes at once" use [`start`]
-//! instead of [`register`] for the first poll (as `strand::time::Sleep` does): one reactor
-//! visit that either reports the deadline passed or arms the timer.
+//! instead of [`register`] for the first poll: one reactor visit that either reports the
+//! deadline passed or arms the timer. A timer whose deadline never moves can use
+//! [`start_once`] instead (as `strand::time::Sleep` does), which the wheel frees as it fires.
 //!
 //! # Key lifecycle
 //!
-//! A key is live from [`register`] (or [`start`]) until it is consumed: [`poll_timer`] returning `Ready`
-//! (the timer fired) or [`cancel`]. Every registered key must end one of these two ways (a
-//! `Sleep` cancels in `Drop`), or its slot stays allocated until the reactor drops. A consumed
+//! A key is live from [`register`] (or [`start`]) until it is consumed: [`poll_timer`] returning
+//! `Ready` (the timer fired) or [`cancel`]; a [`start_once`] key also when its timer fires.
+//! Every registered key must end one of these ways (a `Sleep` cancels in `Drop`), or its slot
+//! stays allocated until the reactor drops. A consumed
 //! key is stale; its slab slot may be reused, but the generation in the key keeps it from ever
 //! observing or touching the new timer there.
 //!
