@@ -293,17 +293,26 @@ impl RawSemaphore {
     /// them under.
     #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<u64, TryAcquireError> {
-        let flags = self.flags.get();
-        if flags & CLOSED != 0 {
-            return Err(TryAcquireError::Closed);
-        }
-        let p = self.permits.get();
-        if p >= n && flags & QUEUED == 0 {
-            self.permits.set(p - n);
+        if self.take_uncontended(n) {
             Ok(self.granted(n))
+        } else if self.is_closed() {
+            Err(TryAcquireError::Closed)
         } else {
             Err(TryAcquireError::NoPermits)
         }
+    }
+
+    /// The uncontended grant, shared by [`try_acquire`](Self::try_acquire) and
+    /// [`Acquire`]'s fast path: takes `n` permits if they are free, the semaphore is open and
+    /// nobody is queued (the caller then records the grant with `granted`).
+    #[inline(always)]
+    fn take_uncontended(&self, n: usize) -> bool {
+        let p = self.permits.get();
+        let free = p >= n && self.flags.get() == 0;
+        if free {
+            self.permits.set(p - n);
+        }
+        free
     }
 
     #[inline]
@@ -455,14 +464,10 @@ impl Future for Acquire<'_> {
         let coop = ready!(coop::poll_proceed(cx));
         let sem = this.sem;
         let needed = this.needed;
-        if this.key.is_none() {
-            // The fast path: permits free, not closed, nobody queued.
-            let p = sem.permits.get();
-            if p >= needed && needed > 0 && sem.flags.get() == 0 {
-                sem.permits.set(p - needed);
-                coop.made_progress();
-                return Poll::Ready(Ok(sem.granted(needed)));
-            }
+        // The fast path: permits free, not closed, nobody queued.
+        if this.key.is_none() && sem.take_uncontended(needed) {
+            coop.made_progress();
+            return Poll::Ready(Ok(sem.granted(needed)));
         }
         let res = this.poll_slow(cx);
         if res.is_ready() {
