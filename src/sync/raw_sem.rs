@@ -229,13 +229,12 @@ impl RawSemaphore {
     /// grant).
     #[inline]
     pub(crate) fn release_held(&self, n: usize, who: u64) {
-        if who != WHO_NONE && n > 0 {
-            self.remove_holder(who, n);
-        }
+        self.forget_held(n, who);
         self.release(n);
     }
 
     /// `n` permits granted to `who` are given up for good (a forgotten permit).
+    #[inline]
     pub(crate) fn forget_held(&self, n: usize, who: u64) {
         if who != WHO_NONE && n > 0 {
             self.remove_holder(who, n);
