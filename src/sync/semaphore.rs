@@ -177,12 +177,7 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
     /// ```
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        let holder = self.raw.try_acquire(1)?;
-        Ok(SemaphorePermit {
-            sem: self,
-            permits: 1,
-            holder,
-        })
+        self.try_acquire_many(1)
     }
 
     /// Takes `n` permits if they are free and nobody is queued.
@@ -211,13 +206,7 @@ impl Semaphore {
     /// });
     /// ```
     pub async fn acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
-        let who = self.raw.acquire(1).await?;
-        let holder = self.raw.disown(1, who);
-        Ok(OwnedSemaphorePermit {
-            sem: self,
-            permits: 1,
-            holder,
-        })
+        self.acquire_many_owned(1).await
     }
 
     /// Like [`acquire_many`](Self::acquire_many), on an `Rc`.
@@ -226,23 +215,12 @@ impl Semaphore {
         n: u32,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
         let who = self.raw.acquire(n as usize).await?;
-        let holder = self.raw.disown(n as usize, who);
-        Ok(OwnedSemaphorePermit {
-            sem: self,
-            permits: n as usize,
-            holder,
-        })
+        Ok(OwnedSemaphorePermit::new(self, n as usize, who))
     }
 
     /// Like [`try_acquire`](Self::try_acquire), on an `Rc`.
     pub fn try_acquire_owned(self: Rc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        let who = self.raw.try_acquire(1)?;
-        let holder = self.raw.disown(1, who);
-        Ok(OwnedSemaphorePermit {
-            sem: self,
-            permits: 1,
-            holder,
-        })
+        self.try_acquire_many_owned(1)
     }
 
     /// Like [`try_acquire_many`](Self::try_acquire_many), on an `Rc`.
@@ -251,12 +229,7 @@ impl Semaphore {
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         let who = self.raw.try_acquire(n as usize)?;
-        let holder = self.raw.disown(n as usize, who);
-        Ok(OwnedSemaphorePermit {
-            sem: self,
-            permits: n as usize,
-            holder,
-        })
+        Ok(OwnedSemaphorePermit::new(self, n as usize, who))
     }
 
     /// Closes the semaphore: every queued and later `acquire` fails with [`AcquireError`],
@@ -369,6 +342,17 @@ pub struct OwnedSemaphorePermit {
 }
 
 impl OwnedSemaphorePermit {
+    /// The owned permit for `n` permits just granted to `who` (their holder is unknown from
+    /// now on: see `RawSemaphore::disown`).
+    fn new(sem: Rc<Semaphore>, n: usize, who: u64) -> Self {
+        let holder = sem.raw.disown(n, who);
+        OwnedSemaphorePermit {
+            sem,
+            permits: n,
+            holder,
+        }
+    }
+
     /// How many permits this holds.
     pub fn num_permits(&self) -> usize {
         self.permits
